@@ -1,0 +1,152 @@
+"""Builds the ASGI application: connexion binds openapi.yaml's operations to the handlers.
+
+Middleware order (outermost first): metrics -> request limits and services -> connexion
+(routing, security, validation) -> Flask handlers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import connexion
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from elemental_api import observability
+from elemental_api.services import SCOPE_KEY, Services
+from elemental_api.store import Store, StoreUnavailable
+
+SPEC_PATH = Path(__file__).with_name("openapi.yaml")
+MAX_BODY_BYTES = 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+class SnakeCaseResolver(Resolver):  # type: ignore[misc]
+    """operationId `patchHost` in controller `elemental_api.handlers.hosts` -> `patch_host`."""
+
+    def resolve_operation_id(self, operation: Any) -> str:
+        operation_id: str = super().resolve_operation_id(operation)
+        module, _, name = operation_id.rpartition(".")
+        return f"{module}.{re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()}"
+
+
+class RequestLimitsMiddleware:
+    """Attaches the Services to the scope and refuses bodies over 1 MiB with 413."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope[SCOPE_KEY] = self.services
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await _send_problem(send, 413, "Payload Too Large", "request body is over 1 MiB")
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _send_problem(send, 413, "Payload Too Large", "request body is over 1 MiB")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = False) -> connexion.FlaskApp:
+    services = Services(store=store, api_endpoint=api_endpoint)
+    app = connexion.FlaskApp(__name__, specification_dir=str(SPEC_PATH.parent))
+    app.add_api(
+        SPEC_PATH.name,
+        resolver=SnakeCaseResolver(),
+        pythonic_params=True,
+        validate_responses=validate_responses,
+        strict_validation=True,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
+    )
+    app.add_middleware(
+        RequestLimitsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+    )
+    app.add_middleware(observability.MetricsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_error_handler(StoreUnavailable, _store_unavailable)
+    app.add_error_handler(Exception, _internal_error)
+    _add_operational_routes(app, store)
+    return app
+
+
+def _add_operational_routes(app: connexion.FlaskApp, store: Store) -> None:
+    def healthz() -> tuple[str, int]:
+        return "ok", 200
+
+    def readyz() -> tuple[str, int]:
+        try:
+            store.ping()
+        except StoreUnavailable:
+            return "store unavailable", 503
+        return "ok", 200
+
+    def metrics() -> tuple[bytes, int, dict[str, str]]:
+        return observability.metrics_text(), 200, {"Content-Type": "text/plain; version=0.0.4"}
+
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/metrics", "metrics", metrics)
+
+
+def _store_unavailable(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    log.warning("store unavailable", extra={"error": str(error)})
+    return _problem_response(
+        503, "Service Unavailable", "the store is unavailable, retry later", {"Retry-After": "5"}
+    )
+
+
+def _internal_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    log.exception("unhandled error", exc_info=error)
+    return _problem_response(500, "Internal Server Error", "the server could not handle this request")
+
+
+def _problem_response(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=status,
+        content_type="application/problem+json",
+        body=json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}),
+        headers=headers or {},
+    )

@@ -1,0 +1,320 @@
+"""`elemental-api`: serve the API, and manage registrations and hosts in a store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from elemental_api import hostlogic, names, registrations, tokens
+from elemental_api.records import Bootstrap, Host, Registration
+from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
+
+DEFAULT_PORT = 9090
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+        return result
+    except CliError as error:
+        print(f"elemental-api: {error}", file=sys.stderr)
+        return 1
+    except StoreError as error:
+        print(f"elemental-api: store error: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="elemental-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (gunicorn, foreground)")
+    _store_flags(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 9090)")
+    serve.add_argument("--api-endpoint", help="URL agents reach this API at (default http://HOST:PORT)")
+    serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    serve.add_argument("--tls-cert", help="PEM certificate: serve https")
+    serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    serve.add_argument("--debug", action="store_true", help="debug logs")
+    serve.set_defaults(run=_serve)
+
+    registration = commands.add_parser("registration", help="manage ElementalRegistrations")
+    reg_commands = registration.add_subparsers(dest="action", required=True)
+    create = reg_commands.add_parser("create", help="create a registration with its key and token")
+    _named(create)
+    create.add_argument(
+        "--token-duration",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="registration token lifetime (default: no expiry)",
+    )
+    create.add_argument(
+        "--host-label",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="label every host of this registration gets (repeatable)",
+    )
+    create.add_argument(
+        "--host-annotation",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="annotation every host gets (repeatable)",
+    )
+    create.add_argument(
+        "--api-endpoint",
+        default=None,
+        help="URL agents reach the API at (default $ELEMENTAL_API_URL or http://127.0.0.1:9090)",
+    )
+    create.set_defaults(run=_registration_create)
+    for action, run, text in (
+        ("show", _registration_show, "print a registration (JSON)"),
+        ("agent-config", _registration_agent_config, "print the agent's config.yaml for a registration"),
+    ):
+        sub = reg_commands.add_parser(action, help=text)
+        _named(sub)
+        sub.set_defaults(run=run)
+    reg_list = reg_commands.add_parser("list", help="list registrations")
+    _namespaced(reg_list)
+    reg_list.set_defaults(run=_registration_list)
+
+    host = commands.add_parser("host", help="manage ElementalHosts")
+    host_commands = host.add_subparsers(dest="action", required=True)
+    host_list = host_commands.add_parser("list", help="list hosts")
+    _namespaced(host_list)
+    host_list.set_defaults(run=_host_list)
+    for action, run, text in (
+        ("show", _host_show, "print a host (JSON)"),
+        ("delete", _host_delete, "mark a host for deletion: it resets, then goes away"),
+    ):
+        sub = host_commands.add_parser(action, help=text)
+        _named(sub)
+        sub.set_defaults(run=run)
+    bootstrap = host_commands.add_parser("bootstrap", help="attach bootstrap data to a host")
+    _named(bootstrap)
+    bootstrap.add_argument("--file", required=True, help="file with the bootstrap data")
+    bootstrap.add_argument("--format", choices=["cloud-config", "ignition"], default="cloud-config")
+    bootstrap.set_defaults(run=_host_bootstrap)
+    return parser
+
+
+def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=os.environ.get("ELEMENTAL_STORE", DEFAULT_STORE_URL),
+        help=f"sqlite:///PATH or kubernetes (default {DEFAULT_STORE_URL})",
+    )
+    parser.add_argument("--kubeconfig", default=None, help="kubeconfig for --store kubernetes")
+
+
+def _namespaced(parser: argparse.ArgumentParser) -> None:
+    _store_flags(parser)
+    parser.add_argument("-n", "--namespace", default="default", help="namespace (default: default)")
+    parser.add_argument("-A", "--all-namespaces", action="store_true", help="all namespaces")
+
+
+def _named(parser: argparse.ArgumentParser) -> None:
+    _store_flags(parser)
+    parser.add_argument("name")
+    parser.add_argument("-n", "--namespace", default="default", help="namespace (default: default)")
+
+
+def _open(args: argparse.Namespace) -> Store:
+    try:
+        return open_store(args.store, kubeconfig=args.kubeconfig)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from elemental_api.server import ServeOptions, serve
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise CliError("--tls-cert and --tls-key go together")
+    scheme = "https" if args.tls_cert else "http"
+    _open(args).close()  # fail here, with a clear message, rather than in every worker
+    serve(
+        ServeOptions(
+            host=args.host,
+            port=args.port,
+            store_url=args.store,
+            api_endpoint=args.api_endpoint or f"{scheme}://{args.host}:{args.port}",
+            workers=args.workers,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            kubeconfig=args.kubeconfig,
+            debug=args.debug,
+        )
+    )
+    return 0
+
+
+def _registration_create(args: argparse.Namespace) -> int:
+    _check_name("registration name", args.name)
+    _check_name("namespace", args.namespace, label=True)
+    if args.token_duration < 0:
+        raise CliError("--token-duration must be 0 (no expiry) or a number of seconds")
+    host_labels = _pairs("--host-label", args.host_label)
+    host_annotations = _pairs("--host-annotation", args.host_annotation)
+    key = tokens.SigningKey.generate()
+    endpoint = args.api_endpoint or os.environ.get("ELEMENTAL_API_URL", f"http://127.0.0.1:{DEFAULT_PORT}")
+    registration = registrations.new_registration(
+        namespace=args.namespace,
+        name=args.name,
+        api_endpoint=endpoint,
+        signing_key=key,
+        token_duration_seconds=args.token_duration,
+        host_labels=host_labels,
+        host_annotations=host_annotations,
+    )
+    try:
+        _open(args).create_registration(registration, key.to_pem())
+    except AlreadyExists as error:
+        raise CliError(f"registration {args.namespace}/{args.name} already exists") from error
+    print(f"registration {args.namespace}/{args.name} created; URI {registration.uri}")
+    return 0
+
+
+def _registration_show(args: argparse.Namespace) -> int:
+    _print_json(_registration_view(_get_registration(args)))
+    return 0
+
+
+def _registration_agent_config(args: argparse.Namespace) -> int:
+    config = registrations.agent_config(_get_registration(args))
+    print(yaml.safe_dump(config, sort_keys=False), end="")
+    return 0
+
+
+def _registration_list(args: argparse.Namespace) -> int:
+    namespace = None if args.all_namespaces else args.namespace
+    for registration in _open(args).list_registrations(namespace):
+        print(f"{registration.namespace}\t{registration.name}\t{registration.uri}")
+    return 0
+
+
+def _host_list(args: argparse.Namespace) -> int:
+    namespace = None if args.all_namespaces else args.namespace
+    print("NAMESPACE\tNAME\tREGISTRATION\tPHASE\tINSTALLED\tBOOTSTRAPPED\tNEEDS-RESET")
+    for host in _open(args).list_hosts(namespace):
+        view = hostlogic.host_response(host)
+        print(
+            f"{host.namespace}\t{host.name}\t{host.registration}\t{host.phase or '-'}\t"
+            f"{view.installed}\t{view.bootstrapped}\t{view.needsReset}"
+        )
+    return 0
+
+
+def _host_show(args: argparse.Namespace) -> int:
+    _print_json(_host_view(_get_host(_open(args), args)))
+    return 0
+
+
+def _host_delete(args: argparse.Namespace) -> int:
+    store = _open(args)
+    store.request_host_deletion(_get_host(store, args))
+    print(f"host {args.namespace}/{args.name} marked for deletion; it goes away once it has reset")
+    return 0
+
+
+def _host_bootstrap(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_text()
+    except (OSError, UnicodeError) as error:
+        raise CliError(f"--file {path}: {error}") from error
+    store = _open(args)
+    store.attach_bootstrap(_get_host(store, args), Bootstrap(config=data, format=args.format))
+    print(f"bootstrap data ({args.format}) attached to host {args.namespace}/{args.name}")
+    return 0
+
+
+def _get_registration(args: argparse.Namespace) -> Registration:
+    registration = _open(args).get_registration(args.namespace, args.name)
+    if registration is None:
+        raise CliError(f"registration {args.namespace}/{args.name} not found")
+    return registration
+
+
+def _get_host(store: Store, args: argparse.Namespace) -> Host:
+    host = store.get_host(args.namespace, args.name)
+    if host is None:
+        raise CliError(f"host {args.namespace}/{args.name} not found")
+    return host
+
+
+def _registration_view(registration: Registration) -> dict[str, Any]:
+    return {
+        "namespace": registration.namespace,
+        "name": registration.name,
+        "hostLabels": registration.host_labels,
+        "hostAnnotations": registration.host_annotations,
+        "config": registration.config,
+    }
+
+
+def _host_view(host: Host) -> dict[str, Any]:
+    return {
+        "namespace": host.namespace,
+        "name": host.name,
+        "registration": host.registration,
+        "phase": host.phase,
+        "labels": host.labels,
+        "annotations": host.annotations,
+        "conditions": host.conditions,
+        "bootstrapSecret": host.bootstrap_secret.name if host.bootstrap_secret else None,
+        "deleting": host.deleting,
+        "created": host.created,
+    }
+
+
+def _pairs(flag: str, values: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise CliError(f"{flag} {value!r} must be KEY=VALUE")
+        problem = names.key_problem(key)
+        if problem:
+            raise CliError(f"{flag} key {key!r} is invalid: {problem}")
+        result[key] = val
+    return result
+
+
+def _check_name(what: str, value: str, label: bool = False) -> None:
+    pattern = (
+        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+        if label
+        else r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    )
+    limit = 63 if label else 253
+    if len(value) > limit or not re.match(pattern, value):
+        raise CliError(
+            f"{what} {value!r} must be a DNS-1123 {'label' if label else 'subdomain'} "
+            f"(lowercase alphanumerics and '-', at most {limit} characters)"
+        )
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, sort_keys=False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

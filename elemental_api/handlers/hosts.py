@@ -1,0 +1,108 @@
+"""createHost, patchHost, deleteHost, getBootstrap."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from elemental_models.api import ApiBootstrapResponse, ApiHostCreateRequest, ApiHostPatchRequest
+
+from elemental_api import hostlogic, problems
+from elemental_api.handlers._context import services, token_info
+from elemental_api.names import InvalidMetadata, check_client_metadata
+from elemental_api.records import Host, host_path
+from elemental_api.security import verify_new_host_token
+from elemental_api.store import AlreadyExists, Conflict, NotFound
+
+log = logging.getLogger(__name__)
+MAX_WRITE_ATTEMPTS = 20
+
+Response = tuple[dict[str, Any] | None, int] | tuple[dict[str, Any] | None, int, dict[str, str]]
+# Several content types are declared per operation (JSON and problem+json): name ours.
+JSON = {"Content-Type": "application/json"}
+
+
+def create_host(namespace: str, registration_name: str, body: dict[str, Any]) -> Response:
+    info = token_info()
+    registration = info["registrationToken"]["registration"]
+    request = ApiHostCreateRequest.model_validate(body)
+    _check_metadata(
+        {k: v.root for k, v in request.labels.root.items()} if request.labels else None,
+        request.annotations.root if request.annotations else None,
+    )
+    verify_new_host_token(
+        info["hostToken"]["pending_host_token"],
+        registration=registration,
+        host_name=request.name.root,
+        pub_key=request.pubKey,
+    )
+    host = hostlogic.new_host(registration, request)
+    try:
+        services().store.create_host(host)
+    except AlreadyExists as error:
+        raise problems.conflict(
+            f"ElementalHost '{host.name}' already exists in namespace '{namespace}'"
+        ) from error
+    log.info("host registered", extra=_ids(host))
+    return None, 201, {"Location": host_path(namespace, registration_name, host.name)}
+
+
+def patch_host(namespace: str, registration_name: str, host_name: str, body: dict[str, Any]) -> Response:
+    patch = ApiHostPatchRequest.model_validate(body)
+    _check_metadata(
+        {k: v.root for k, v in patch.labels.root.items()} if patch.labels else None,
+        patch.annotations.root if patch.annotations else None,
+    )
+    host: Host = token_info()["host"]
+    store = services().store
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        try:
+            updated = hostlogic.apply_patch(host, patch)
+        except hostlogic.PatchRefused as error:
+            raise problems.bad_request(str(error)) from error
+        if updated == host:
+            break  # a check-in that changes nothing writes nothing
+        try:
+            host = store.update_host(updated)
+            log.info("host patched", extra={**_ids(host), "phase": host.phase})
+            break
+        except Conflict:
+            current = store.get_host(namespace, host_name)
+            if current is None:
+                raise problems.not_found(f"ElementalHost '{host_name}' not found") from None
+            host = current
+        except NotFound as error:
+            raise problems.not_found(f"ElementalHost '{host_name}' not found") from error
+    else:
+        raise problems.unavailable("the host is being changed by others too often, retry later")
+    return hostlogic.host_response(host).model_dump(mode="json", exclude_none=True), 200, JSON
+
+
+def delete_host(namespace: str, registration_name: str, host_name: str) -> Response:
+    host: Host = token_info()["host"]
+    services().store.request_host_deletion(host)
+    log.info("host marked for deletion", extra=_ids(host))
+    return None, 202
+
+
+def get_bootstrap(namespace: str, registration_name: str, host_name: str) -> Response:
+    host: Host = token_info()["host"]
+    bootstrap = services().store.get_bootstrap(host)
+    if bootstrap is None:
+        raise problems.not_found(f"ElementalHost '{host_name}' has no bootstrap data yet")
+    # Never log the bootstrap data itself: it carries cluster credentials.
+    log.info("bootstrap data served", extra=_ids(host))
+    response = ApiBootstrapResponse(config=bootstrap.config, format=bootstrap.format)
+    return response.model_dump(mode="json"), 200, JSON
+
+
+def _check_metadata(labels: dict[str, str] | None, annotations: dict[str, str] | None) -> None:
+    try:
+        check_client_metadata("label", labels)
+        check_client_metadata("annotation", annotations)
+    except InvalidMetadata as error:
+        raise problems.bad_request(str(error)) from error
+
+
+def _ids(host: Host) -> dict[str, str]:
+    return {"namespace": host.namespace, "registration": host.registration, "host": host.name}

@@ -1,0 +1,75 @@
+"""Runs the API under gunicorn (uvicorn workers) in the foreground, with graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 9090
+    store_url: str = "sqlite:///elemental.db"
+    api_endpoint: str = ""
+    workers: int = 2
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    kubeconfig: str | None = None
+    debug: bool = False
+    validate_responses: bool = False
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: ServeOptions) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        o = self.options
+        settings: dict[str, Any] = {
+            "bind": f"{o.host}:{o.port}",
+            "workers": o.workers,
+            "worker_class": "uvicorn.workers.UvicornWorker",
+            "graceful_timeout": 20,
+            "timeout": 60,
+            "keepalive": 5,
+            "accesslog": None,
+            "loglevel": "debug" if o.debug else "info",
+            "child_exit": _child_exit,
+        }
+        if o.tls_cert and o.tls_key:
+            settings.update(certfile=o.tls_cert, keyfile=o.tls_key)
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Runs in each worker after the fork: every worker opens its own store connection.
+        from elemental_api.app import create_app
+        from elemental_api.observability import configure_logging
+        from elemental_api.store import open_store
+
+        configure_logging(self.options.debug)
+        store = open_store(self.options.store_url, kubeconfig=self.options.kubeconfig)
+        return create_app(
+            store,
+            api_endpoint=self.options.api_endpoint,
+            validate_responses=self.options.validate_responses,
+        )
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def serve(options: ServeOptions) -> None:
+    """Blocks until SIGTERM/SIGINT; gunicorn lets in-flight requests finish."""
+    # Metrics from all workers are merged through files (prometheus_client multiprocess mode).
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="elemental-api-metrics-"))
+    _Gunicorn(options).run()

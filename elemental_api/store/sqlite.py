@@ -1,0 +1,254 @@
+"""The embedded store: one SQLite file, transactions, a version per record.
+
+It also plays the part the operator's finalizer plays on Kubernetes: a host marked for
+deletion is asked to reset, and goes away once it reports the reset.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from elemental_api.conditions import now_rfc3339
+from elemental_api.records import (
+    BOOTSTRAP_FORMAT_FIELD,
+    BOOTSTRAP_VALUE_FIELD,
+    DEFAULT_BOOTSTRAP_FORMAT,
+    LABEL_NEEDS_RESET,
+    LABEL_RESET,
+    SIGNING_KEY_FIELD,
+    Bootstrap,
+    Host,
+    ObjectRef,
+    Registration,
+)
+from elemental_api.store.base import AlreadyExists, Conflict, NotFound, StoreUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS registrations (
+    namespace TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (namespace, name));
+CREATE TABLE IF NOT EXISTS secrets (
+    namespace TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (namespace, name));
+CREATE TABLE IF NOT EXISTS hosts (
+    namespace TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (namespace, name));
+"""
+
+
+class SqliteStore:
+    """The Store interface on an SQLite file; safe across threads and processes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"cannot use {path}: {error}") from error
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as error:
+                raise StoreUnavailable(f"cannot open {self.path}: {error}") from error
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def _read(self, table: str, namespace: str, name: str) -> tuple[int, dict[str, Any]] | None:
+        try:
+            row = (
+                self._connection()
+                .execute(
+                    f"SELECT version, data FROM {table} WHERE namespace=? AND name=?",  # noqa: S608
+                    (namespace, name),
+                )
+                .fetchone()
+            )
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(str(error)) from error
+        return (row[0], json.loads(row[1])) if row else None
+
+    def _list(self, table: str, namespace: str | None) -> list[tuple[int, dict[str, Any]]]:
+        query = f"SELECT version, data FROM {table}"  # noqa: S608
+        args: tuple[str, ...] = ()
+        if namespace is not None:
+            query, args = query + " WHERE namespace=?", (namespace,)
+        rows = self._connection().execute(query + " ORDER BY namespace, name", args).fetchall()
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    def ping(self) -> None:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+        except sqlite3.Error as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- registrations ----------------------------------------------------------------------
+
+    def get_registration(self, namespace: str, name: str) -> Registration | None:
+        found = self._read("registrations", namespace, name)
+        return _registration(*found) if found else None
+
+    def list_registrations(self, namespace: str | None = None) -> list[Registration]:
+        return [_registration(v, d) for v, d in self._list("registrations", namespace)]
+
+    def create_registration(self, registration: Registration, signing_key_pem: bytes) -> Registration:
+        stored = dataclasses.replace(registration, uid=registration.uid or str(uuid.uuid4()), version="1")
+        secret = {SIGNING_KEY_FIELD: base64.b64encode(signing_key_pem).decode()}
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO registrations VALUES (?, ?, 1, ?)",
+                    (stored.namespace, stored.name, json.dumps(_fields(stored))),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO secrets VALUES (?, ?, 1, ?)",
+                    (stored.namespace, stored.signing_key_secret, json.dumps(secret)),
+                )
+            except sqlite3.IntegrityError as error:
+                raise AlreadyExists(f"registration {stored.namespace}/{stored.name} exists") from error
+        return stored
+
+    def get_signing_key(self, registration: Registration) -> bytes | None:
+        found = self._read("secrets", registration.namespace, registration.signing_key_secret)
+        if not found or SIGNING_KEY_FIELD not in found[1]:
+            return None
+        return base64.b64decode(found[1][SIGNING_KEY_FIELD])
+
+    # -- hosts ------------------------------------------------------------------------------
+
+    def get_host(self, namespace: str, name: str) -> Host | None:
+        found = self._read("hosts", namespace, name)
+        return _host(*found) if found else None
+
+    def list_hosts(self, namespace: str | None = None) -> list[Host]:
+        return [_host(v, d) for v, d in self._list("hosts", namespace)]
+
+    def create_host(self, host: Host) -> Host:
+        stored = dataclasses.replace(host, version="1", created=host.created or now_rfc3339())
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO hosts VALUES (?, ?, 1, ?)",
+                    (stored.namespace, stored.name, json.dumps(_fields(stored))),
+                )
+            except sqlite3.IntegrityError as error:
+                raise AlreadyExists(f"host {stored.namespace}/{stored.name} exists") from error
+        return stored
+
+    def update_host(self, host: Host) -> Host:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT version FROM hosts WHERE namespace=? AND name=?", (host.namespace, host.name)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"host {host.namespace}/{host.name}")
+            if str(row[0]) != host.version:
+                raise Conflict(f"host {host.namespace}/{host.name} changed")
+            if host.deleting and host.labels.get(LABEL_RESET) == "true":
+                # The finalizer's job: a host being deleted goes away once it has reset.
+                db.execute("DELETE FROM hosts WHERE namespace=? AND name=?", (host.namespace, host.name))
+                return host
+            stored = dataclasses.replace(host, version=str(row[0] + 1))
+            db.execute(
+                "UPDATE hosts SET version=?, data=? WHERE namespace=? AND name=?",
+                (row[0] + 1, json.dumps(_fields(stored)), host.namespace, host.name),
+            )
+        return stored
+
+    def request_host_deletion(self, host: Host) -> None:
+        while True:
+            current = self.get_host(host.namespace, host.name)
+            if current is None or current.deleting:
+                return
+            current.deleting = True
+            current.labels[LABEL_NEEDS_RESET] = "true"
+            try:
+                self.update_host(current)
+                return
+            except Conflict:
+                continue
+
+    def get_bootstrap(self, host: Host) -> Bootstrap | None:
+        if host.bootstrap_secret is None:
+            return None
+        found = self._read("secrets", host.bootstrap_secret.namespace, host.bootstrap_secret.name)
+        if not found or BOOTSTRAP_VALUE_FIELD not in found[1]:
+            return None
+        data = found[1]
+        return Bootstrap(
+            config=base64.b64decode(data[BOOTSTRAP_VALUE_FIELD]).decode(),
+            format=base64.b64decode(data[BOOTSTRAP_FORMAT_FIELD]).decode()
+            if BOOTSTRAP_FORMAT_FIELD in data
+            else DEFAULT_BOOTSTRAP_FORMAT,
+        )
+
+    def attach_bootstrap(self, host: Host, bootstrap: Bootstrap) -> Host:
+        secret_name = f"{host.name}-bootstrap"
+        data = {
+            BOOTSTRAP_VALUE_FIELD: base64.b64encode(bootstrap.config.encode()).decode(),
+            BOOTSTRAP_FORMAT_FIELD: base64.b64encode(bootstrap.format.encode()).decode(),
+        }
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO secrets VALUES (?, ?, 1, ?)",
+                (host.namespace, secret_name, json.dumps(data)),
+            )
+        while True:
+            current = self.get_host(host.namespace, host.name)
+            if current is None:
+                raise NotFound(f"host {host.namespace}/{host.name}")
+            current.bootstrap_secret = ObjectRef(namespace=host.namespace, name=secret_name)
+            try:
+                return self.update_host(current)
+            except Conflict:
+                continue
+
+
+def _fields(record: Registration | Host) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    data.pop("version", None)
+    return data
+
+
+def _registration(version: int, data: dict[str, Any]) -> Registration:
+    return Registration(**data, version=str(version))
+
+
+def _host(version: int, data: dict[str, Any]) -> Host:
+    ref = data.pop("bootstrap_secret", None)
+    return Host(**data, bootstrap_secret=ObjectRef(**ref) if ref else None, version=str(version))

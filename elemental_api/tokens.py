@@ -1,0 +1,208 @@
+"""All JWT and key work: Ed25519 keys, registration tokens and host tokens (EdDSA only).
+
+Follows RFC 8725: the algorithm is fixed by the verifier, never taken from the token; header
+fields that point elsewhere for keys (`kid`, `jku`, `x5u`) are ignored; `crit` is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+ALGORITHM = "EdDSA"
+MAX_TOKEN_BYTES = 8 * 1024
+MAX_HOST_TOKEN_LIFETIME_SECONDS = 600
+CLOCK_SKEW_SECONDS = 5
+HOST_TOKEN_LIFETIME_SECONDS = 60
+
+
+class InvalidToken(Exception):
+    """The token is not acceptable. The message is safe to show to the client."""
+
+
+class InvalidKey(Exception):
+    """A PEM key could not be used."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A registration's Ed25519 signing key."""
+
+    private_key: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> SigningKey:
+        return cls(_load_private_key(pem))
+
+    def to_pem(self) -> bytes:
+        """PKCS#8 PEM, as upstream stores it in the registration's Secret (`privKey`)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def public_pem(self) -> str:
+        return (
+            self.private_key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self.private_key, algorithm=ALGORITHM)
+
+
+def issue_registration_token(key: SigningKey, uri: str, duration_seconds: float = 0) -> str:
+    """A registration token as upstream's operator issues it; no `exp` when duration is 0."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iat": now,
+        "nbf": now,
+        "iss": "ElementalRegistrationReconciler",
+        "sub": uri,
+        "aud": [uri],
+    }
+    if duration_seconds > 0:
+        claims["exp"] = now + int(duration_seconds)
+    return key.sign(claims)
+
+
+def issue_host_token(key: SigningKey, host_name: str, uri: str, issuer: str = "elemental-agent") -> str:
+    """A host token as the agent signs it for every request: one minute of validity."""
+    now = int(time.time())
+    return key.sign(
+        {
+            "iat": now,
+            "nbf": now - 2,
+            "exp": now + HOST_TOKEN_LIFETIME_SECONDS,
+            "iss": issuer,
+            "sub": host_name,
+            "aud": [uri],
+        }
+    )
+
+
+def is_jwt(value: str) -> bool:
+    """Whether a registration's token field holds a JWT (`disabled` and the like do not)."""
+    return value.count(".") == 2 and _looks_like_header(value.split(".", 1)[0])
+
+
+def verify_registration_token(token: str, *, signing_key_pem: bytes, uri: str) -> dict[str, Any]:
+    """Checks a registration token: EdDSA, signed by the registration key, sub = aud = URI."""
+    try:
+        public_key = _load_private_key(signing_key_pem).public_key()
+    except InvalidKey as error:
+        raise InvalidKey("registration signing key is unusable") from error
+    claims = _decode(token, public_key, uri, required=["sub", "aud"])
+    if claims.get("sub") != uri:
+        raise InvalidToken("token subject does not match this registration")
+    return claims
+
+
+def verify_host_token(token: str, *, public_key_pem: str, host_name: str, uri: str) -> dict[str, Any]:
+    """Checks a host token: EdDSA, signed by the host key, sub = host, aud = URI, short-lived."""
+    public_key = load_public_key(public_key_pem)
+    claims = _decode(token, public_key, uri, required=["exp", "iat", "sub", "aud"])
+    if claims.get("sub") != host_name:
+        raise InvalidToken("token subject does not match this host")
+    lifetime = claims["exp"] - claims["iat"]
+    if lifetime > MAX_HOST_TOKEN_LIFETIME_SECONDS:
+        raise InvalidToken("token lifetime is over 10 minutes")
+    return claims
+
+
+@functools.lru_cache(maxsize=4096)
+def load_public_key(pem: str) -> Ed25519PublicKey:
+    """Parses a PEM Ed25519 public key; cached, since every check-in needs its host's key."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode())
+    except (ValueError, TypeError, UnicodeError) as error:
+        raise InvalidKey("not a PEM public key") from error
+    if not isinstance(key, Ed25519PublicKey):
+        raise InvalidKey("not an Ed25519 public key")
+    return key
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_private_key(pem: bytes) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as error:
+        raise InvalidKey("not a PEM private key") from error
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InvalidKey("not an Ed25519 private key")
+    return key
+
+
+def _decode(token: str, key: Ed25519PublicKey, uri: str, required: list[str]) -> dict[str, Any]:
+    _check_header(token)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=uri,
+            leeway=CLOCK_SKEW_SECONDS,
+            options={"require": required, "verify_exp": True, "verify_nbf": True, "verify_iat": True},
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise InvalidToken("token has expired") from error
+    except jwt.ImmatureSignatureError as error:
+        raise InvalidToken("token is not valid yet") from error
+    except jwt.InvalidAudienceError as error:
+        raise InvalidToken("token audience does not match this registration") from error
+    except jwt.MissingRequiredClaimError as error:
+        raise InvalidToken(f"token lacks the '{error.claim}' claim") from error
+    except jwt.InvalidSignatureError as error:
+        raise InvalidToken("token signature is not valid") from error
+    except jwt.PyJWTError as error:
+        raise InvalidToken("token is not valid") from error
+    for claim in ("exp", "iat", "nbf"):
+        if claim in claims and not isinstance(claims[claim], int | float):
+            raise InvalidToken(f"token claim '{claim}' is not a number")
+    return claims
+
+
+def _check_header(token: str) -> None:
+    """Structural checks before any signature work; never trusts the header for key choice."""
+    if len(token) > MAX_TOKEN_BYTES:
+        raise InvalidToken("token is too large")
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise InvalidToken("token is not a compact JWS")
+    header = _decode_segment(segments[0])
+    if not isinstance(header, dict):
+        raise InvalidToken("token header is not a JSON object")
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken("token algorithm is not EdDSA")
+    if "crit" in header:
+        raise InvalidToken("token has critical header extensions this server does not support")
+
+
+def _decode_segment(segment: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeError) as error:
+        raise InvalidToken("token is not valid base64url JSON") from error
+
+
+def _looks_like_header(segment: str) -> bool:
+    try:
+        return isinstance(_decode_segment(segment), dict)
+    except InvalidToken:
+        return False

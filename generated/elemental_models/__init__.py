@@ -1,0 +1,1 @@
+"""Pydantic models generated from openapi.yaml (see scripts/generate)."""

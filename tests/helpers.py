@@ -1,0 +1,67 @@
+"""Test helpers: registrations in a store, host identities, tokens, and an API client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from elemental_api import registrations, tokens
+from elemental_api.records import Registration
+from elemental_api.store import Store
+
+BASE = "/elemental/v1"
+TEST_ENDPOINT = "http://testserver"
+
+
+def make_registration(
+    store: Store,
+    name: str = "reg",
+    namespace: str = "default",
+    endpoint: str = TEST_ENDPOINT,
+    **options: Any,
+) -> tuple[Registration, tokens.SigningKey]:
+    key = tokens.SigningKey.generate()
+    registration = registrations.new_registration(
+        namespace=namespace, name=name, api_endpoint=endpoint, signing_key=key, **options
+    )
+    return store.create_registration(registration, key.to_pem()), key
+
+
+@dataclass
+class HostIdentity:
+    """A host as an agent sees it: a name, a key, and the registration it talks to."""
+
+    registration: Registration
+    name: str
+    key: tokens.SigningKey = field(default_factory=tokens.SigningKey.generate)
+
+    @property
+    def path(self) -> str:
+        r = self.registration
+        return f"{BASE}/namespaces/{r.namespace}/registrations/{r.name}/hosts/{self.name}"
+
+    @property
+    def hosts_path(self) -> str:
+        r = self.registration
+        return f"{BASE}/namespaces/{r.namespace}/registrations/{r.name}/hosts"
+
+    def token(self) -> str:
+        return tokens.issue_host_token(self.key, self.name, self.registration.uri)
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def create_headers(self) -> dict[str, str]:
+        return {**self.auth(), "Registration-Authorization": f"Bearer {self.registration.token}"}
+
+    def create_body(self, **extra: Any) -> dict[str, Any]:
+        return {"name": self.name, "pubKey": self.key.public_pem(), **extra}
+
+
+def registration_path(registration: Registration) -> str:
+    return f"{BASE}/namespaces/{registration.namespace}/registrations/{registration.name}"
+
+
+def register(client: Any, host: HostIdentity, **extra: Any) -> Any:
+    """POSTs the host; returns the response."""
+    return client.post(host.hosts_path, json=host.create_body(**extra), headers=host.create_headers())
