@@ -19,7 +19,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from elemental_api import observability
+from elemental_api import observability, validation
 from elemental_api.services import SCOPE_KEY, Services
 from elemental_api.store import Store, StoreUnavailable
 
@@ -38,7 +38,9 @@ class SnakeCaseResolver(Resolver):  # type: ignore[misc]
 
 
 class RequestLimitsMiddleware:
-    """Attaches the Services to the scope and refuses bodies over 1 MiB with 413."""
+    """Attaches the Services to the scope, refuses bodies over 1 MiB with 413, and reads a
+    body sent without Content-Type as JSON: the Go agent sends none, and JSON is all this
+    API speaks."""
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
@@ -49,7 +51,10 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_KEY] = self.services
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        if b"content-type" not in headers and scope["method"] in ("POST", "PATCH", "PUT"):
+            scope["headers"] = [*scope.get("headers", []), (b"content-type", b"application/json")]
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             await _send_problem(send, 413, "Payload Too Large", "request body is over 1 MiB")
             return
@@ -98,6 +103,7 @@ def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = Fa
         pythonic_params=True,
         validate_responses=validate_responses,
         strict_validation=True,
+        validator_map=validation.validator_map(),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
     )
     app.add_middleware(

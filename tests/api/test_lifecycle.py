@@ -143,3 +143,15 @@ def test_full_lifecycle_register_install_bootstrap_delete_reset_gone(
     assert client.patch(host.path, headers=host.auth(), json={}).status_code == 404
     # The same machine can register again as a fresh host.
     assert register(client, host).status_code == 201
+
+
+def test_bodies_without_content_type_are_read_as_json(client: Any, store: Store, host: HostIdentity) -> None:
+    """The Go agent sends its JSON bodies with no Content-Type header."""
+    import json
+
+    headers = {k: v for k, v in host.create_headers().items()}
+    response = client.post(host.hosts_path, content=json.dumps(host.create_body()).encode(), headers=headers)
+    assert response.status_code == 201
+    patch = client.patch(host.path, content=b'{"installed": true}', headers=host.auth())
+    assert patch.status_code == 200, patch.text
+    assert patch.json()["installed"] is True
