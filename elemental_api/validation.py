@@ -17,7 +17,6 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 
-
 # Parameter dicts live as long as the app's operations: key the compiled validator on identity.
 _COMPILED: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
 
@@ -32,7 +31,9 @@ def _compiled(schema: dict[str, Any]) -> Draft4Validator:
 
 class CompiledParameterValidator(ParameterValidator):  # type: ignore[misc]
     @staticmethod
-    def validate_parameter(parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None) -> str | None:
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: Any = None
+    ) -> str | None:
         if is_nullable(param) and is_null(value):
             return None
         if value is not None:

@@ -23,14 +23,16 @@ from pathlib import Path
 
 import httpx
 
-from elemental_api import tokens
 from elemental_api.store import open_store
 from tests.helpers import HostIdentity, make_registration
 
 ROOT = Path(__file__).resolve().parents[2]
 LUA = Path(__file__).with_name("requests.lua")
 CHECK_IN_BODY = json.dumps(
-    {"phase": "Running", "condition": {"type": "BootstrapReady", "status": "True", "lastTransitionTime": None}}
+    {
+        "phase": "Running",
+        "condition": {"type": "BootstrapReady", "status": "True", "lastTransitionTime": None},
+    }
 )
 
 
@@ -55,8 +57,10 @@ def main() -> int:
     print("\n| target | requests/s | p50 ms | p99 ms | non-2xx | requests |")
     print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:
-        print(f"| {row['target']} | {row['rps']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} | "
-              f"{row['non2xx']} | {row['requests']} |")
+        print(
+            f"| {row['target']} | {row['rps']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} | "
+            f"{row['non2xx']} | {row['requests']} |"
+        )
     return 0
 
 
@@ -67,11 +71,26 @@ def run_checkin(args: argparse.Namespace, work: Path) -> dict[str, object]:
     store = open_store(store_url)
     registration, _ = make_registration(store, name="bench", endpoint=endpoint)
     hosts = [HostIdentity(registration, f"host-{i}") for i in range(args.hosts)]
-    with _server(["elemental-api", "serve", "--port", str(port), "--store", store_url,
-                  "--workers", str(args.workers), "--api-endpoint", endpoint], port):
+    with _server(
+        [
+            "elemental-api",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            store_url,
+            "--workers",
+            str(args.workers),
+            "--api-endpoint",
+            endpoint,
+        ],
+        port,
+    ):
         with httpx.Client(base_url=endpoint) as client:
             for host in hosts:
-                client.post(host.hosts_path, json=host.create_body(), headers=host.create_headers()).raise_for_status()
+                client.post(
+                    host.hosts_path, json=host.create_body(), headers=host.create_headers()
+                ).raise_for_status()
                 client.patch(host.path, content=CHECK_IN_BODY, headers=host.auth()).raise_for_status()
         lines = (
             f"PATCH\t{h.path}\t{h.token()}\t\t{CHECK_IN_BODY}"
@@ -92,10 +111,24 @@ def run_register(args: argparse.Namespace, work: Path) -> dict[str, object]:
     lines = []
     for i in range(count):
         host = HostIdentity(registration, f"new-{i}")
-        lines.append(f"POST\t{host.hosts_path}\t{host.token()}\t{registration.token}\t"
-                     f"{json.dumps(host.create_body())}")
-    with _server(["elemental-api", "serve", "--port", str(port), "--store", store_url,
-                  "--workers", str(args.workers), "--api-endpoint", endpoint], port):
+        lines.append(
+            f"POST\t{host.hosts_path}\t{host.token()}\t{registration.token}\t{json.dumps(host.create_body())}"
+        )
+    with _server(
+        [
+            "elemental-api",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            store_url,
+            "--workers",
+            str(args.workers),
+            "--api-endpoint",
+            endpoint,
+        ],
+        port,
+    ):
         result = _wrk(args, work, endpoint, iter(lines))
     store.close()
     return {"target": f"registration (POST hosts, {args.workers} workers)", **result}
@@ -109,10 +142,23 @@ def run_floor(args: argparse.Namespace, work: Path) -> dict[str, object]:
     hosts = [HostIdentity(registration, f"host-{i}") for i in range(args.hosts)]
     keys = work / "floor-keys.json"
     keys.write_text(json.dumps({h.name: h.key.public_pem() for h in hosts}))
-    env = {"BENCH_FLOOR_KEYS": str(keys), "BENCH_FLOOR_URI": registration.uri,
-           "PYTHONPATH": str(Path(__file__).parent)}
-    command = ["gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-               "--worker-class", "gthread", "--threads", "4", "floor_app:app"]
+    env = {
+        "BENCH_FLOOR_KEYS": str(keys),
+        "BENCH_FLOOR_URI": registration.uri,
+        "PYTHONPATH": str(Path(__file__).parent),
+    }
+    command = [
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "floor_app:app",
+    ]
     with _server(command, port, env=env, health="/nothing"):
         lines = (
             f"PATCH\t{h.path}\t{h.token()}\t\t{CHECK_IN_BODY}"
@@ -136,8 +182,22 @@ def _wrk(args: argparse.Namespace, work: Path, endpoint: str, lines: Iterator[st
     with requests_file.open("w") as out:
         for line in lines:
             out.write(line + "\n")
-    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
-               "--latency", "-s", str(LUA), endpoint, "--", str(requests_file), str(args.threads)]
+    command = [
+        "wrk",
+        "-t",
+        str(args.threads),
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{args.duration}s",
+        "--latency",
+        "-s",
+        str(LUA),
+        endpoint,
+        "--",
+        str(requests_file),
+        str(args.threads),
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return _parse_wrk(output)
 
@@ -156,13 +216,19 @@ def _parse_wrk(output: str) -> dict[str, float | int]:
     errors = re.search(r"Socket errors: (.*)", output)
     if errors:
         print(f"wrk socket errors: {errors.group(1)}", file=sys.stderr)
-    return {"rps": rps, "p50": latency("50%"), "p99": latency("99%"),
-            "non2xx": int(non2xx_match.group(1)) if non2xx_match else 0, "requests": total}
+    return {
+        "rps": rps,
+        "p50": latency("50%"),
+        "p99": latency("99%"),
+        "non2xx": int(non2xx_match.group(1)) if non2xx_match else 0,
+        "requests": total,
+    }
 
 
 @contextmanager
-def _server(command: list[str], port: int, env: dict[str, str] | None = None,
-            health: str = "/healthz") -> Iterator[None]:
+def _server(
+    command: list[str], port: int, env: dict[str, str] | None = None, health: str = "/healthz"
+) -> Iterator[None]:
     bin_dir = Path(sys.executable).parent
     full_env = {**os.environ, **(env or {}), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115

@@ -33,7 +33,10 @@ def main(spec_path: str, out_dir: str) -> None:
 def _crd(crds: dict[str, Any], kind: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     name = kind["kind"]
     properties: dict[str, Any] = {
-        "apiVersion": {"type": "string", "description": "APIVersion defines the versioned schema of this object."},
+        "apiVersion": {
+            "type": "string",
+            "description": "APIVersion defines the versioned schema of this object.",
+        },
         "kind": {"type": "string", "description": "Kind is a string value representing the REST resource."},
         "metadata": {"type": "object"},
         "spec": _structural(schemas[kind["spec"]], schemas),
