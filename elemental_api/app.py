@@ -25,6 +25,7 @@ from elemental_api.store import Store, StoreUnavailable
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 MAX_BODY_BYTES = 1024 * 1024
+TOO_LARGE_KEY = "elemental.body_too_large"
 log = logging.getLogger(__name__)
 
 
@@ -61,22 +62,25 @@ class RequestLimitsMiddleware:
         received = 0
 
         async def limited_receive() -> Message:
+            # Past the limit the app sees a disconnect; it answers nothing and we answer 413.
             nonlocal received
+            if scope.get(TOO_LARGE_KEY):
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > MAX_BODY_BYTES:
-                    raise _BodyTooLarge()
+                    scope[TOO_LARGE_KEY] = True
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
+        async def guarded_send(message: Message) -> None:
+            if not scope.get(TOO_LARGE_KEY):
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+        if scope.get(TOO_LARGE_KEY):
             await _send_problem(send, 413, "Payload Too Large", "request body is over 1 MiB")
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
@@ -143,7 +147,8 @@ def _store_unavailable(request: ConnexionRequest, error: Exception) -> Connexion
 
 
 def _internal_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    log.exception("unhandled error", exc_info=error)
+    if not request.scope.get(TOO_LARGE_KEY):  # a refused body's disconnect is no server error
+        log.exception("unhandled error", exc_info=error)
     return _problem_response(500, "Internal Server Error", "the server could not handle this request")
 
 

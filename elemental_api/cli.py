@@ -18,6 +18,8 @@ from elemental_api.records import Bootstrap, Host, Registration
 from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
 
 DEFAULT_PORT = 9090
+# A Kubernetes label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends.
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 class CliError(Exception):
@@ -27,6 +29,7 @@ class CliError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    args.opened_stores = []
     try:
         result: int = args.run(args)
         return result
@@ -36,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as error:
         print(f"elemental-api: store error: {error}", file=sys.stderr)
         return 1
+    finally:
+        for store in args.opened_stores:
+            store.close()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -138,9 +144,11 @@ def _named(parser: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace) -> Store:
     try:
-        return open_store(args.store, kubeconfig=args.kubeconfig)
+        store = open_store(args.store, kubeconfig=args.kubeconfig)
     except ValueError as error:
         raise CliError(str(error)) from error
+    args.opened_stores.append(store)
+    return store
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -148,8 +156,21 @@ def _serve(args: argparse.Namespace) -> int:
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise CliError("--tls-cert and --tls-key go together")
+    if not 1 <= args.port <= 65535:
+        raise CliError(f"--port {args.port} must be between 1 and 65535")
+    if args.workers < 1:
+        raise CliError(f"--workers {args.workers} must be at least 1")
+    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path is not None:
+            try:
+                Path(path).read_bytes()
+            except OSError as error:
+                raise CliError(f"{flag} {path}: {error.strerror or error}") from error
     scheme = "https" if args.tls_cert else "http"
-    _open(args).close()  # fail here, with a clear message, rather than in every worker
+    # Fail here, with a clear message, rather than in every worker; and close before the fork.
+    probe = _open(args)
+    args.opened_stores.remove(probe)
+    probe.close()
     serve(
         ServeOptions(
             host=args.host,
@@ -172,6 +193,12 @@ def _registration_create(args: argparse.Namespace) -> int:
     if args.token_duration < 0:
         raise CliError("--token-duration must be 0 (no expiry) or a number of seconds")
     host_labels = _pairs("--host-label", args.host_label)
+    for label, value in host_labels.items():
+        if len(value) > 63 or not _LABEL_VALUE.match(value):
+            raise CliError(
+                f"--host-label {label}: value {value!r} is invalid: at most 63 alphanumerics, '-', '_' "
+                "or '.', starting and ending alphanumeric"
+            )
     host_annotations = _pairs("--host-annotation", args.host_annotation)
     key = tokens.SigningKey.generate()
     endpoint = args.api_endpoint or os.environ.get("ELEMENTAL_API_URL", f"http://127.0.0.1:{DEFAULT_PORT}")

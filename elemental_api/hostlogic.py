@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse
-
 from elemental_api import conditions
 from elemental_api.records import (
     LABEL_BOOTSTRAPPED,
@@ -14,6 +12,10 @@ from elemental_api.records import (
     Host,
     Registration,
 )
+from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse
+
+# Holds a deleted host until it has reset (upstream's name, shared with the ElementalMachine).
+FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
 
 
 class PatchRefused(ValueError):
@@ -77,3 +79,30 @@ def host_response(host: Host) -> ApiHostResponse:
         inPlaceUpgrade=host.labels.get(LABEL_IN_PLACE_UPDATE) or None,
         osVersionManagement=host.os_version_management or None,
     )
+
+
+def marked_for_reset(host: Host) -> Host:
+    """The host once asked to reset because it is being deleted (what upstream's host
+    controller does on deletion); equal to `host` if it was already asked."""
+    if host.label_is_true(LABEL_NEEDS_RESET):
+        return host
+    updated = host.copy()
+    updated.labels[LABEL_NEEDS_RESET] = "true"
+    updated.conditions = conditions.with_ready_summary(
+        conditions.set_condition(
+            updated.conditions,
+            {
+                "type": "ResetReady",
+                "status": "False",
+                "severity": "Info",
+                "reason": "WaitingForReset",
+                "message": "Waiting for remote host to reset",
+            },
+        )
+    )
+    return updated
+
+
+def may_be_released(host: Host) -> bool:
+    """A host being deleted goes away once it has reported its reset."""
+    return host.deleting and host.label_is_true(LABEL_RESET)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from elemental_models.api import ApiRegistrationResponse
-
 from elemental_api import tokens
 from elemental_api.records import Registration, registration_uri
+from elemental_models.api import ApiRegistrationResponse
 
 NANOSECONDS = 1_000_000_000
 DEFAULT_OS_PLUGIN = "/usr/lib/elemental/plugins/elemental.so"

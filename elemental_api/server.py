@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+import signal
 import tempfile
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
+with warnings.catch_warnings():
+    # uvicorn.workers warns it moved to the `uvicorn-worker` package; it still works in 0.54.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from uvicorn.workers import UvicornWorker
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,19 @@ class ServeOptions:
     validate_responses: bool = False
 
 
+class _Worker(UvicornWorker):
+    """uvicorn's gunicorn worker, stopping on the master's SIGQUIT too.
+
+    gunicorn's master answers SIGINT and SIGQUIT by sending its workers SIGQUIT; uvicorn's
+    worker only marks itself not alive then, which its server never looks at, so the master
+    waited the whole graceful_timeout and SIGKILLed the workers. Here SIGQUIT starts uvicorn's
+    shutdown, as SIGTERM does: no new connections, in-flight requests finish.
+    """
+
+    def _install_sigquit_handler(self) -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGQUIT, signal.raise_signal, signal.SIGTERM)
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
@@ -34,13 +56,17 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         settings: dict[str, Any] = {
             "bind": f"{o.host}:{o.port}",
             "workers": o.workers,
-            "worker_class": "uvicorn.workers.UvicornWorker",
+            "worker_class": _Worker,
             "graceful_timeout": 20,
             "timeout": 60,
             "keepalive": 5,
             "accesslog": None,
             "loglevel": "debug" if o.debug else "info",
             "child_exit": _child_exit,
+            # gunicorn's runtime control socket defaults to one path per user
+            # ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl): a second server would take it
+            # over and unlink it on exit. The API needs no runtime control channel.
+            "control_socket_disable": True,
         }
         if o.tls_cert and o.tls_key:
             settings.update(certfile=o.tls_cert, keyfile=o.tls_key)
@@ -71,5 +97,14 @@ def _child_exit(server: Any, worker: Any) -> None:
 def serve(options: ServeOptions) -> None:
     """Blocks until SIGTERM/SIGINT; gunicorn lets in-flight requests finish."""
     # Metrics from all workers are merged through files (prometheus_client multiprocess mode).
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="elemental-api-metrics-"))
-    _Gunicorn(options).run()
+    owned_metrics_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        owned_metrics_dir = tempfile.mkdtemp(prefix="elemental-api-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = owned_metrics_dir
+    master = os.getpid()
+    try:
+        _Gunicorn(options).run()
+    finally:
+        # Workers leave run() too (SystemExit after the fork): only the master cleans up.
+        if owned_metrics_dir and os.getpid() == master:
+            shutil.rmtree(owned_metrics_dir, ignore_errors=True)

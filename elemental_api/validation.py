@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
@@ -49,6 +50,12 @@ class CompiledParameterValidator(ParameterValidator):  # type: ignore[misc]
 
 
 class CompiledJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    async def _parse(self, stream: Any, scope: Any) -> Any:
+        try:
+            return await super()._parse(stream, scope)
+        except UnicodeDecodeError as error:  # connexion lets this through as a 500
+            raise BadRequestProblem(detail="request body is not valid UTF-8") from error
+
     @functools.cached_property
     def _validator(self) -> Any:
         return Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)

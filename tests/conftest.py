@@ -1,7 +1,8 @@
 """Fixtures: a store per backend, the real connexion app over it, and an HTTP client.
 
 Every API test runs against each store backend in STORE_BACKENDS (connexion's trick of one
-app fixture per variant).
+app fixture per variant): the embedded SQLite file, and custom resources in a real
+kube-apiserver (tests.kube_fixtures starts one per session).
 """
 
 from __future__ import annotations
@@ -11,22 +12,46 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client as k8s
 
 from elemental_api.app import create_app
+from elemental_api.records import GROUP, VERSION
 from elemental_api.store import Store, open_store
+from tests.controlplane import ControlPlane
 from tests.helpers import HostIdentity, make_registration
 
-STORE_BACKENDS = ["sqlite"]
+pytest_plugins = ["tests.kube_fixtures"]
+STORE_BACKENDS = ["sqlite", "kubernetes"]
 
 
 @pytest.fixture(params=STORE_BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         opened = open_store(f"sqlite:///{tmp_path / 'elemental.db'}")
-    else:  # pragma: no cover - other backends join in later issues
-        raise ValueError(request.param)
+    else:
+        control_plane: ControlPlane = request.getfixturevalue("control_plane")
+        wipe_elemental_objects(control_plane)
+        opened = open_store("kubernetes", kubeconfig=str(control_plane.kubeconfig_path))
     yield opened
     opened.close()
+
+
+def wipe_elemental_objects(control_plane: ControlPlane) -> None:
+    """API tests use fixed names in `default`: start each from an empty store."""
+    with control_plane.api_client() as api:
+        custom, core = k8s.CustomObjectsApi(api), k8s.CoreV1Api(api)
+        for namespace in [n.metadata.name for n in core.list_namespace().items]:
+            hosts = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "elementalhosts")
+            for host in hosts["items"]:
+                if host["metadata"].get("finalizers"):
+                    custom.patch_namespaced_custom_object(
+                        GROUP, VERSION, namespace, "elementalhosts", host["metadata"]["name"],
+                        {"metadata": {"finalizers": None}},
+                    )
+            for plural in ("elementalhosts", "elementalregistrations"):
+                custom.delete_collection_namespaced_custom_object(GROUP, VERSION, namespace, plural)
+            if namespace in ("default", "other"):
+                core.delete_collection_namespaced_secret(namespace)
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from elemental_models.api import ApiBootstrapResponse, ApiHostCreateRequest, ApiHostPatchRequest
-
 from elemental_api import hostlogic, problems
 from elemental_api.handlers._context import services, token_info
 from elemental_api.names import InvalidMetadata, check_client_metadata
 from elemental_api.records import Host, host_path
 from elemental_api.security import verify_new_host_token
 from elemental_api.store import AlreadyExists, Conflict, NotFound
+from elemental_models.api import ApiBootstrapResponse, ApiHostCreateRequest, ApiHostPatchRequest
 
 log = logging.getLogger(__name__)
 MAX_WRITE_ATTEMPTS = 20

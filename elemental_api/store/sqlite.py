@@ -17,12 +17,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from elemental_api.conditions import now_rfc3339
+from elemental_api.hostlogic import marked_for_reset, may_be_released
 from elemental_api.records import (
     BOOTSTRAP_FORMAT_FIELD,
     BOOTSTRAP_VALUE_FIELD,
     DEFAULT_BOOTSTRAP_FORMAT,
-    LABEL_NEEDS_RESET,
-    LABEL_RESET,
     SIGNING_KEY_FIELD,
     Bootstrap,
     Host,
@@ -179,7 +178,7 @@ class SqliteStore:
                 raise NotFound(f"host {host.namespace}/{host.name}")
             if str(row[0]) != host.version:
                 raise Conflict(f"host {host.namespace}/{host.name} changed")
-            if host.deleting and host.labels.get(LABEL_RESET) == "true":
+            if may_be_released(host):
                 # The finalizer's job: a host being deleted goes away once it has reset.
                 db.execute("DELETE FROM hosts WHERE namespace=? AND name=?", (host.namespace, host.name))
                 return host
@@ -195,8 +194,8 @@ class SqliteStore:
             current = self.get_host(host.namespace, host.name)
             if current is None or current.deleting:
                 return
+            current = marked_for_reset(current)
             current.deleting = True
-            current.labels[LABEL_NEEDS_RESET] = "true"
             try:
                 self.update_host(current)
                 return

@@ -1,0 +1,126 @@
+"""A watch-fed cache of one custom resource across all namespaces (an informer).
+
+Lists, then watches from the list's resourceVersion; on 410 Gone (the watch expired) it
+lists again. While the API server cannot be reached, `connected` is False and readers treat
+the cache as unusable; it recovers by itself when the server is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]
+WATCH_SECONDS = 50
+RETRY_SECONDS = 0.5
+
+
+def _version(obj: dict[str, Any]) -> int:
+    try:
+        return int(obj["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
+class Informer:
+    def __init__(self, api: client.CustomObjectsApi, *, group: str, version: str, plural: str) -> None:
+        self._api = api
+        self._resource: dict[str, Any] = {"group": group, "version": version, "plural": plural}
+        self._items: dict[Key, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._synced = threading.Event()
+        self._watch: watch.Watch | None = None
+        self._thread = threading.Thread(target=self._run, name=f"informer-{plural}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_synced(self, timeout: float) -> bool:
+        return self._synced.wait(timeout)
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._items.get((namespace, name))
+
+    def list(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            items = [o for (ns, _), o in self._items.items() if namespace is None or ns == namespace]
+        return sorted(items, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
+
+    def upsert(self, obj: dict[str, Any]) -> None:
+        """Records an object unless the cache already has a newer version of it (our own
+        writes land here before their watch events do)."""
+        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        with self._lock:
+            current = self._items.get(key)
+            if current is None or _version(obj) >= _version(current):
+                self._items[key] = obj
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._items.pop((namespace, name), None)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                resource_version = self._relist()
+                self._connected.set()
+                self._synced.set()
+                self._watch_from(resource_version)
+            except ApiException as error:
+                if error.status != 410:
+                    self._disconnected(error)
+            except Exception as error:
+                self._disconnected(error)
+
+    def _disconnected(self, error: Exception) -> None:
+        if self._connected.is_set():
+            log.warning(
+                "watch lost", extra={"resource": self._resource["plural"], "error": type(error).__name__}
+            )
+        self._connected.clear()
+        self._stop.wait(RETRY_SECONDS)
+
+    def _relist(self) -> str:
+        listing: Any = self._api.list_cluster_custom_object(**self._resource, _request_timeout=(3, 30))
+        items = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in listing.get("items", [])}
+        with self._lock:
+            self._items = items
+        return str(listing["metadata"]["resourceVersion"])
+
+    def _watch_from(self, resource_version: str) -> None:
+        """Follows events until the watch expires (410) or the connection breaks."""
+        while not self._stop.is_set():
+            self._watch = watch.Watch()
+            for event in self._watch.stream(
+                self._api.list_cluster_custom_object,
+                **self._resource,
+                resource_version=resource_version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=WATCH_SECONDS,
+                _request_timeout=(3, WATCH_SECONDS + 10),
+            ):
+                obj = event["object"]
+                if event["type"] == "DELETED":
+                    self.forget(obj["metadata"]["namespace"], obj["metadata"]["name"])
+                elif event["type"] in ("ADDED", "MODIFIED"):
+                    self.upsert(obj)  # never older than what this process itself wrote
+            resource_version = self._watch.resource_version or resource_version

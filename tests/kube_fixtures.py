@@ -1,0 +1,62 @@
+"""pytest fixtures around tests.controlplane.ControlPlane.
+
+Load them as a plugin, in the top-level tests/conftest.py or in a test module:
+``pytest_plugins = ["tests.kube_fixtures"]``. A plugin is registered once, so every
+module shares the one session control plane (importing the fixture functions into several
+modules or conftests would start one control plane per importing module).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes.client import ApiException
+
+from tests.controlplane import REPO_ROOT, ControlPlane
+
+CAPI_CRD_DIR = REPO_ROOT / "operator" / "config" / "crd" / "capi"
+OPERATOR_CRD_DIR = REPO_ROOT / "operator" / "config" / "crd" / "bases"
+
+
+def crd_files() -> list[Path]:
+    """The CAPI test CRDs plus the operator's own CRDs once they exist."""
+    files = sorted(CAPI_CRD_DIR.glob("*.yaml"))
+    if OPERATOR_CRD_DIR.is_dir():
+        files += sorted(OPERATOR_CRD_DIR.glob("*.yaml"))
+    return files
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    """One etcd + kube-apiserver for the whole session, with all CRDs installed."""
+    with ControlPlane(crd_paths=crd_files()) as cp:
+        yield cp
+
+
+def namespace_name(test_name: str) -> str:
+    """A valid, unique namespace name (DNS label) derived from the test's name."""
+    base = re.sub(r"[^a-z0-9-]+", "-", test_name.lower()).strip("-")[:50].rstrip("-")
+    return f"{base or 'test'}-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def kube_namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace per test; deleted afterwards without waiting for it to go away.
+
+    No namespace controller runs, so deleted namespaces stay Terminating (with their
+    objects) until the control plane is closed; tests must not list across namespaces.
+    """
+    name = namespace_name(request.node.name)
+    control_plane.create_namespace(name)
+    yield name
+    with control_plane.api_client() as api:
+        try:
+            k8s.CoreV1Api(api).delete_namespace(name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
