@@ -67,7 +67,8 @@ class SigningKey:
 
 
 def issue_registration_token(key: SigningKey, uri: str, duration_seconds: float = 0) -> str:
-    """A registration token as upstream's operator issues it; no `exp` when duration is 0."""
+    """A registration token as upstream's operator issues it; no `exp` when duration is 0,
+    an expired one when it is negative."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iat": now,
@@ -78,6 +79,9 @@ def issue_registration_token(key: SigningKey, uri: str, duration_seconds: float 
     }
     if duration_seconds > 0:
         claims["exp"] = now + int(duration_seconds)
+    elif duration_seconds < 0:
+        # A negative duration (upstream's way to freeze a registration) means already expired.
+        claims["exp"] = now - CLOCK_SKEW_SECONDS - 1
     return key.sign(claims)
 
 

@@ -5,9 +5,11 @@ reconciles them. That is what tests of API clients, stores and operators need.
 
 Usage::
 
-    with ControlPlane() as cp:
-        cp.install_crds([...])
+    with ControlPlane(crd_paths=[...]) as cp:
         api = kubernetes.client.CoreV1Api(cp.api_client())
+        cp.kubectl("get", "namespaces")
+        cp.stop()   # kube-apiserver only; etcd keeps the data
+        cp.start()
 """
 
 from __future__ import annotations

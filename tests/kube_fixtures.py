@@ -48,8 +48,8 @@ def namespace_name(test_name: str) -> str:
 def kube_namespace(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh namespace per test; deleted afterwards without waiting for it to go away.
 
-    No namespace controller runs, so deleted namespaces stay Terminating (with their
-    objects) until the control plane is closed; tests must not list across namespaces.
+    No namespace controller runs, so deleted namespaces stay Terminating, with their
+    objects, until the session ends: lists across all namespaces still see them.
     """
     name = namespace_name(request.node.name)
     control_plane.create_namespace(name)

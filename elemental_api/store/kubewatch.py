@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client, watch
@@ -16,6 +17,8 @@ from kubernetes.client.exceptions import ApiException
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
+# Called with (event type, object, previous object or None) after the cache changed.
+Handler = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
 WATCH_SECONDS = 50
 RETRY_SECONDS = 0.5
 
@@ -37,7 +40,12 @@ class Informer:
         self._connected = threading.Event()
         self._synced = threading.Event()
         self._watch: watch.Watch | None = None
+        self._handlers: list[Handler] = []
         self._thread = threading.Thread(target=self._run, name=f"informer-{plural}", daemon=True)
+
+    def add_handler(self, handler: Handler) -> None:
+        """Handlers run on the informer's thread: keep them short (enqueue a key)."""
+        self._handlers.append(handler)
 
     def start(self) -> None:
         self._thread.start()
@@ -69,12 +77,24 @@ class Informer:
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         with self._lock:
             current = self._items.get(key)
-            if current is None or _version(obj) >= _version(current):
-                self._items[key] = obj
+            if current is not None and _version(obj) < _version(current):
+                return
+            self._items[key] = obj
+        if current is None or _version(obj) != _version(current):
+            self._notify("ADDED" if current is None else "MODIFIED", obj, current)
 
     def forget(self, namespace: str, name: str) -> None:
         with self._lock:
-            self._items.pop((namespace, name), None)
+            current = self._items.pop((namespace, name), None)
+        if current is not None:
+            self._notify("DELETED", current, current)
+
+    def _notify(self, event: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        for handler in self._handlers:
+            try:
+                handler(event, obj, previous)
+            except Exception:
+                log.exception("informer handler failed", extra={"resource": self._resource["plural"]})
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -103,7 +123,12 @@ class Informer:
         listing: Any = self._api.list_cluster_custom_object(**self._resource, _request_timeout=(3, 30))
         items = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in listing.get("items", [])}
         with self._lock:
-            self._items = items
+            previous, self._items = self._items, items
+        # A relist is level-triggered: tell handlers about everything, and what vanished.
+        for key, obj in items.items():
+            self._notify("ADDED" if key not in previous else "MODIFIED", obj, previous.get(key))
+        for key in previous.keys() - items.keys():
+            self._notify("DELETED", previous[key], previous[key])
         return str(listing["metadata"]["resourceVersion"])
 
     def _watch_from(self, resource_version: str) -> None:

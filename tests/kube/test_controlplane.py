@@ -146,11 +146,12 @@ def test_apiserver_restart_keeps_data_and_clients_recover(
         objects = k8s.CustomObjectsApi(api)
 
         control_plane.stop(graceful=graceful)
-        assert not control_plane.running
-        with pytest.raises(urllib3.exceptions.HTTPError):
-            objects.list_namespaced_custom_object(GROUP, VERSION, kube_namespace, "clusters")
-
-        control_plane.start()
+        try:
+            assert not control_plane.running
+            with pytest.raises(urllib3.exceptions.HTTPError):
+                objects.list_namespaced_custom_object(GROUP, VERSION, kube_namespace, "clusters")
+        finally:
+            control_plane.start()  # the control plane is shared by the whole session
         # The same client object works again once the API server is back.
         got = get_object(objects, kube_namespace, "clusters", "survivor")
     assert got["spec"]["controlPlaneEndpoint"] == {"host": "10.1.2.3", "port": 6443}

@@ -1,0 +1,110 @@
+"""`elemental-operator run`: the Cluster API controllers for Elemental."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from elemental_api.observability import configure_logging
+from elemental_operator.controllers.base import Settings
+from elemental_operator.kube import Kube, api_client
+from elemental_operator.manager import Manager, ManagerOptions
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="elemental-operator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the controllers (foreground)")
+    run.add_argument(
+        "--kubeconfig",
+        default=os.environ.get("KUBECONFIG"),
+        help="kubeconfig (default: in-cluster, then ~/.kube/config)",
+    )
+    run.add_argument(
+        "--api-endpoint",
+        default=None,
+        help="URL of the Elemental API for new registrations "
+        "(default: $ELEMENTAL_API_PROTOCOL://$ELEMENTAL_API_ENDPOINT)",
+    )
+    run.add_argument(
+        "--default-ca-file",
+        default=None,
+        help="CA certificate put into new registrations "
+        "(default: $ELEMENTAL_API_TLS_CA when $ELEMENTAL_ENABLE_DEFAULT_CA=true)",
+    )
+    run.add_argument(
+        "--requeue-period",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between periodic checks while waiting (default 10)",
+    )
+    run.add_argument("--leader-elect", action="store_true", help="use a Lease so only one replica acts")
+    run.add_argument("--leader-elect-namespace", default=os.environ.get("POD_NAMESPACE", "default"))
+    run.add_argument(
+        "--health-bind-address",
+        default="127.0.0.1:8081",
+        help="address of /healthz, /readyz and /metrics (default 127.0.0.1:8081)",
+    )
+    run.add_argument("--workers", type=int, default=2, help="ElementalMachine workers (default 2)")
+    run.add_argument(
+        "--debug", action="store_true", default=os.environ.get("ELEMENTAL_ENABLE_DEBUG") == "true"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+        host, _, port = args.health_bind_address.rpartition(":")
+        health_address = (host or "0.0.0.0", int(port))  # noqa: S104 - the address is the user's choice
+    except (ValueError, OSError) as error:
+        print(f"elemental-operator: {error}", file=sys.stderr)
+        return 2
+    configure_logging(args.debug)
+    kube = Kube(api_client(args.kubeconfig))
+    manager = Manager(
+        kube,
+        ManagerOptions(
+            settings=settings,
+            leader_elect=args.leader_elect,
+            leader_namespace=args.leader_elect_namespace,
+            health_address=health_address,
+            workers=args.workers,
+        ),
+    )
+
+    def shutdown(signum: int, frame: FrameType | None) -> None:
+        log.info("shutting down", extra={"signal": signum})
+        manager.stop_event.set()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    return manager.run()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    endpoint = args.api_endpoint
+    if endpoint is None and os.environ.get("ELEMENTAL_API_ENDPOINT"):
+        protocol = os.environ.get("ELEMENTAL_API_PROTOCOL", "https")
+        if protocol not in ("http", "https"):
+            raise ValueError(f"ELEMENTAL_API_PROTOCOL must be http or https, not {protocol!r}")
+        endpoint = f"{protocol}://{os.environ['ELEMENTAL_API_ENDPOINT']}"
+    if endpoint is None:
+        raise ValueError("--api-endpoint or ELEMENTAL_API_ENDPOINT is required")
+    ca_file = args.default_ca_file
+    if ca_file is None and os.environ.get("ELEMENTAL_ENABLE_DEFAULT_CA") == "true":
+        ca_file = os.environ.get("ELEMENTAL_API_TLS_CA")
+        if not ca_file:
+            raise ValueError("ELEMENTAL_ENABLE_DEFAULT_CA=true needs ELEMENTAL_API_TLS_CA")
+    default_ca = Path(ca_file).read_text() if ca_file else ""
+    return Settings(api_endpoint=endpoint, default_ca=default_ca, requeue_period=args.requeue_period)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The controllers: one module per kind, named as the CRD is (elementalhost <-> ElementalHost)."""

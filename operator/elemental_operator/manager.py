@@ -1,0 +1,184 @@
+"""Runs the controllers: caches first, then (as leader) one work queue and worker threads
+per controller, until SIGTERM/SIGINT or the loss of the leader lease."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from elemental_operator import metrics
+from elemental_operator.controllers.base import Controller, Key, Settings
+from elemental_operator.controllers.elementalcluster import ElementalClusterController
+from elemental_operator.controllers.elementalhost import ElementalHostController
+from elemental_operator.controllers.elementalmachine import ElementalMachineController
+from elemental_operator.controllers.elementalregistration import ElementalRegistrationController
+from elemental_operator.health import HealthServer
+from elemental_operator.kube import Kube, KubeError, Resource
+from elemental_operator.leader import LeaderElector
+from elemental_operator.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ManagerOptions:
+    settings: Settings
+    leader_elect: bool = False
+    leader_namespace: str = "default"
+    leader_name: str = "elemental-operator-leader"
+    health_address: tuple[str, int] = ("127.0.0.1", 8081)
+    workers: int = 2
+
+
+class Manager:
+    def __init__(self, kube: Kube, options: ManagerOptions) -> None:
+        self.kube = kube
+        self.options = options
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+        self.controllers: list[Controller] = [
+            ElementalRegistrationController(kube, options.settings),
+            ElementalHostController(kube, options.settings),
+            ElementalMachineController(kube, options.settings),
+            ElementalClusterController(kube, options.settings),
+        ]
+        self.queues = {c.name: WorkQueue() for c in self.controllers}
+        identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+        self.elector = (
+            LeaderElector(
+                kube, namespace=options.leader_namespace, name=options.leader_name, identity=identity
+            )
+            if options.leader_elect
+            else None
+        )
+        self._threads: list[threading.Thread] = []
+        self._wire_watches()
+
+    def run(self) -> int:
+        """Blocks until stopped; 0 on a clean stop, 1 when the leader lease was lost."""
+        health = HealthServer(self.options.health_address, healthy=lambda: True, ready=self._is_ready)
+        health.start()
+        try:
+            if not self.kube.start():
+                log.warning("caches not synced yet; continuing, they will catch up")
+            if self.elector is not None:
+                if not self.elector.acquire(self.stop_event):
+                    return 0
+                self._spawn("leader-renewal", self.elector.keep_renewing, self.stop_event)
+            self._start_workers()
+            self.ready.set()
+            log.info("operator running", extra={"controllers": [c.name for c in self.controllers]})
+            while not self.stop_event.wait(0.5):
+                if self.elector is not None and self.elector.lost.is_set():
+                    return 1  # as controller-runtime: never act without the lease
+                for name, queue in self.queues.items():
+                    metrics.QUEUE_DEPTH.labels(name).set(queue.depth())
+            return 0
+        finally:
+            self.stop()
+            health.stop()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for queue in self.queues.values():
+            queue.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=15)
+        if self.elector is not None and not self.elector.lost.is_set():
+            self.elector.release()
+        self.kube.stop()
+
+    def _is_ready(self) -> bool:
+        return self.ready.is_set() and self.kube.connected
+
+    def _wire_watches(self) -> None:
+        for controller in self.controllers:
+            queue = self.queues[controller.name]
+            self.kube.informers[controller.resource].add_handler(_enqueue_self(queue))
+            for resource, mapper in controller.watches().items():
+                self.kube.informers[resource].add_handler(_enqueue_mapped(queue, mapper, resource))
+
+    def _start_workers(self) -> None:
+        for controller in self.controllers:
+            # Several workers per controller; the queue never hands one key to two of them.
+            workers = self.options.workers if controller.name == "elementalmachine" else 1
+            for index in range(workers):
+                self._spawn(f"{controller.name}-{index}", self._work, controller)
+            for namespace, name in [_key(o) for o in self.kube.list(controller.resource)]:
+                self.queues[controller.name].add((namespace, name))
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _work(self, controller: Controller) -> None:
+        queue = self.queues[controller.name]
+        while not self.stop_event.is_set():
+            key = queue.get(timeout=0.5)
+            if key is None:
+                continue
+            started = time.perf_counter()
+            try:
+                result = controller.reconcile(*key)
+            except KubeError as error:
+                # Conflicts and outages are expected: back off and read fresh state.
+                delay = queue.add_rate_limited(key)
+                metrics.RECONCILES.labels(controller.name, "requeue").inc()
+                log.info(
+                    "reconcile retry",
+                    extra={
+                        "controller": controller.name,
+                        "key": "/".join(key),
+                        "error": str(error),
+                        "retry_in": round(delay, 2),
+                    },
+                )
+            except Exception:
+                delay = queue.add_rate_limited(key)
+                metrics.RECONCILE_ERRORS.labels(controller.name).inc()
+                metrics.RECONCILES.labels(controller.name, "error").inc()
+                log.exception(
+                    "reconcile failed",
+                    extra={"controller": controller.name, "key": "/".join(key), "retry_in": round(delay, 2)},
+                )
+            else:
+                queue.forget(key)
+                metrics.RECONCILES.labels(controller.name, "success").inc()
+                if result.requeue_after:
+                    queue.add_after(key, result.requeue_after)
+            finally:
+                metrics.RECONCILE_SECONDS.labels(controller.name).observe(time.perf_counter() - started)
+                queue.done(key)
+
+
+def _key(obj: dict[str, Any]) -> Key:
+    return obj["metadata"]["namespace"], obj["metadata"]["name"]
+
+
+def _enqueue_self(queue: WorkQueue) -> Any:
+    def handler(event: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        queue.add(_key(obj))
+
+    return handler
+
+
+def _enqueue_mapped(queue: WorkQueue, mapper: Any, resource: Resource) -> Any:
+    def handler(event: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        keys = set(mapper(obj))
+        if previous is not None and previous is not obj:
+            keys.update(mapper(previous))  # e.g. a host released by a machine
+        for key in keys:
+            queue.add(key)
+
+    return handler
+
+
+def identity_namespace() -> str:
+    return os.environ.get("POD_NAMESPACE", "default")
