@@ -171,6 +171,12 @@ class ObjectMeta(BaseModel):
     )
 
 
+class TemplateObjectMeta(BaseModel):
+    """
+    Standard object's metadata of a template (an object whose fields are pruned, as upstream).
+    """
+
+
 class Condition(BaseModel):
     """
     A Cluster API v1beta1 condition as stored in a resource's status.
@@ -259,6 +265,7 @@ class ElementalMachineStatus(BaseModel):
 
 
 class Template(BaseModel):
+    metadata: TemplateObjectMeta | None = None
     spec: ElementalMachineSpec | None = None
 
 
@@ -277,6 +284,7 @@ class ElementalClusterStatus(BaseModel):
 
 
 class Template1(BaseModel):
+    metadata: TemplateObjectMeta | None = None
     spec: ElementalClusterSpec
 
 

@@ -60,6 +60,8 @@ def _crd(crds: dict[str, Any], kind: dict[str, Any], schemas: dict[str, Any]) ->
     }
     if kind.get("shortNames"):
         names["shortNames"] = kind["shortNames"]
+    if kind.get("categories"):
+        names["categories"] = kind["categories"]
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
