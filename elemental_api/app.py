@@ -52,6 +52,10 @@ class RequestLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_KEY] = self.services
+        if any(ord(char) < 0x20 or char == "\x7f" for char in scope["path"]):
+            # Routers disagree on such paths (connexion misses, Flask matches): refuse early.
+            await _send_problem(send, 400, "Bad Request", "the request path contains control characters")
+            return
         headers = dict(scope.get("headers", []))
         if b"content-type" not in headers and scope["method"] in ("POST", "PATCH", "PUT"):
             scope["headers"] = [*scope.get("headers", []), (b"content-type", b"application/json")]

@@ -17,11 +17,14 @@ class InvalidMetadata(ValueError):
 
 
 def key_problem(key: str) -> str | None:
-    """Why `key` is not a valid Kubernetes label/annotation key, or None when it is."""
+    """Why `key` is not a valid Kubernetes label/annotation key, or None when it is.
+
+    fullmatch, not match: `$` alone would let a trailing newline through ("key\\n").
+    """
     prefix, _, name = key.rpartition("/")
-    if not name or len(name) > 63 or not _NAME.match(name):
+    if not name or len(name) > 63 or not _NAME.fullmatch(name):
         return "name part must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric"
-    if "/" in key and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+    if "/" in key and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)):
         return "prefix must be a DNS-1123 subdomain"
     return None
 
