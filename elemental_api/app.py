@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from elemental_api import observability, validation
 from elemental_api.services import SCOPE_KEY, Services
 from elemental_api.store import Store, StoreUnavailable
+from elemental_api.wsgi_bridge import BufferedWSGIBridge
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 MAX_BODY_BYTES = 1024 * 1024
@@ -102,9 +103,18 @@ async def _send_problem(send: Send, status: int, title: str, detail: str) -> Non
     await send({"type": "http.response.body", "body": body})
 
 
+class ElementalFlaskApp(connexion.FlaskApp):  # type: ignore[misc]
+    """connexion's FlaskApp with a cheaper bridge into Flask (see wsgi_bridge)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # connexion keeps its Flask bridge in _middleware_app.asgi_app; swap only the bridge.
+        self._middleware_app.asgi_app = BufferedWSGIBridge(self._middleware_app.app.wsgi_app)
+
+
 def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = False) -> connexion.FlaskApp:
     services = Services(store=store, api_endpoint=api_endpoint)
-    app = connexion.FlaskApp(__name__, specification_dir=str(SPEC_PATH.parent))
+    app = ElementalFlaskApp(__name__, specification_dir=str(SPEC_PATH.parent))
     app.add_api(
         SPEC_PATH.name,
         resolver=SnakeCaseResolver(),

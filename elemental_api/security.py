@@ -103,4 +103,3 @@ def _denied(kind: str, registration: Registration, error: Exception, host: str |
 
 def _ids(registration: Registration) -> dict[str, str]:
     return {"namespace": registration.namespace, "registration": registration.name}
-

@@ -80,6 +80,9 @@ class KubernetesStore:
         return [_registration(o) for o in self._list(self._registrations, REGISTRATIONS, namespace)]
 
     def create_registration(self, registration: Registration, signing_key_pem: bytes) -> Registration:
+        existing = self._read_secret(registration.namespace, registration.signing_key_secret)
+        if existing is not None and SIGNING_KEY_FIELD not in existing:
+            raise AlreadyExists(f"secret {registration.namespace}/{registration.signing_key_secret} is taken")
         body = {
             "apiVersion": API_VERSION,
             "kind": "ElementalRegistration",
@@ -245,6 +248,9 @@ class KubernetesStore:
             type="cluster.x-k8s.io/secret",
             string_data=data,
         )
+        existing = self._read_secret(host.namespace, name)
+        if existing is not None and SIGNING_KEY_FIELD in existing:
+            raise Conflict(f"secret {host.namespace}/{name} holds a registration's signing key")
         try:
             _call(self._core.create_namespaced_secret, host.namespace, secret)
         except Conflict:

@@ -104,6 +104,15 @@ class SqliteStore:
         rows = self._connection().execute(query + " ORDER BY namespace, name", args).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
+    @staticmethod
+    def _secret_holds(db: sqlite3.Connection, namespace: str, name: str, field: str) -> bool:
+        """Signing keys and bootstrap data share the secrets table, as on Kubernetes: never
+        let one overwrite the other (`web-bootstrap` may name both)."""
+        row = db.execute(
+            "SELECT data FROM secrets WHERE namespace=? AND name=?", (namespace, name)
+        ).fetchone()
+        return row is not None and field in json.loads(row[0])
+
     def ping(self) -> None:
         try:
             self._connection().execute("SELECT 1").fetchone()
@@ -129,6 +138,10 @@ class SqliteStore:
         stored = dataclasses.replace(registration, uid=registration.uid or str(uuid.uuid4()), version="1")
         secret = {SIGNING_KEY_FIELD: base64.b64encode(signing_key_pem).decode()}
         with self._transaction() as db:
+            if self._secret_holds(db, stored.namespace, stored.signing_key_secret, BOOTSTRAP_VALUE_FIELD):
+                raise AlreadyExists(
+                    f"secret {stored.namespace}/{stored.signing_key_secret} holds bootstrap data"
+                )
             try:
                 db.execute(
                     "INSERT INTO registrations VALUES (?, ?, 1, ?)",
@@ -223,6 +236,8 @@ class SqliteStore:
             BOOTSTRAP_FORMAT_FIELD: base64.b64encode(bootstrap.format.encode()).decode(),
         }
         with self._transaction() as db:
+            if self._secret_holds(db, host.namespace, secret_name, SIGNING_KEY_FIELD):
+                raise Conflict(f"secret {host.namespace}/{secret_name} holds a registration's signing key")
             db.execute(
                 "INSERT OR REPLACE INTO secrets VALUES (?, ?, 1, ?)",
                 (host.namespace, secret_name, json.dumps(data)),
