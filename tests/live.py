@@ -53,13 +53,22 @@ def elemental_api_command() -> list[str]:
 class LiveServer:
     """`elemental-api serve` on a free port with its own SQLite file, logs and metrics dir."""
 
-    def __init__(self, directory: Path, *, workers: int = 2, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        workers: int = 2,
+        extra_args: tuple[str, ...] = (),
+        kubeconfig: Path | None = None,
+    ) -> None:
+        """kubeconfig: serve from the Kubernetes store of that cluster instead of SQLite."""
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.workers = workers
-        self.extra_args = extra_args
+        self.kubeconfig = str(kubeconfig) if kubeconfig else None
+        self.extra_args = extra_args + (("--kubeconfig", self.kubeconfig) if self.kubeconfig else ())
         self.db_path = directory / "e.db"
-        self.store_url = f"sqlite:///{self.db_path}"
+        self.store_url = "kubernetes" if kubeconfig else f"sqlite:///{self.db_path}"
         self.log_path = directory / "server.log"
         self.metrics_dir = directory / "metrics"
         self.port = 0
@@ -198,7 +207,7 @@ class LiveServer:
 
     def store(self) -> Store:
         """A store on the server's SQLite file (closed with the server)."""
-        opened = open_store(self.store_url)
+        opened = open_store(self.store_url, kubeconfig=self.kubeconfig)
         self._stores.append(opened)
         return opened
 
