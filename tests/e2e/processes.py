@@ -1,0 +1,66 @@
+"""The operator as a real process, for end-to-end tests."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.live import free_port
+
+
+class OperatorProcess:
+    def __init__(
+        self, *, kubeconfig: Path, api_endpoint: str, log_path: Path, extra: tuple[str, ...] = ()
+    ) -> None:
+        self.port = free_port()
+        script = Path(sys.executable).parent / "elemental-operator"
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "elemental_operator.cli"]
+        self.command = [
+            *command,
+            "run",
+            "--kubeconfig",
+            str(kubeconfig),
+            "--api-endpoint",
+            api_endpoint,
+            "--requeue-period",
+            "1",
+            "--health-bind-address",
+            f"127.0.0.1:{self.port}",
+            *extra,
+        ]
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> OperatorProcess:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"operator exited:\n{self.log()}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"operator not ready in {timeout}s:\n{self.log()}")
+
+    def stop(self) -> int:
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""

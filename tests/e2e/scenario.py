@@ -1,0 +1,338 @@
+"""The whole job, end to end: agents on hosts, the API, the operator, and Cluster API's part
+played by the test. Used with admin credentials (test_capi_lifecycle) and with the
+ServiceAccounts of the deployment manifests (tests/deploy)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+
+from elemental_api.records import (
+    GROUP,
+    LABEL_BOOTSTRAPPED,
+    LABEL_INSTALLED,
+    LABEL_NEEDS_RESET,
+    VERSION,
+)
+from tests.agent.conftest import AgentHost, dummy_registration_config, stop
+from tests.controlplane import ControlPlane
+
+CAPI = "cluster.x-k8s.io"
+WORK = "/var/lib/elemental/agent"
+SENTINEL = "/run/cluster-api/bootstrap-success.complete"
+BOOTSTRAP_FILE = "/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg"
+CLUSTER = "edge"
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Host:
+    """A machine running the agent: its root, and its `run` process when running."""
+
+    agent: AgentHost
+    running: subprocess.Popen[str] | None = None
+
+    def name(self) -> str:
+        return self.agent.file("/etc/hostname").read_text().strip()
+
+    def start_run(self) -> None:
+        self.running = self.agent.start("run")
+
+    def stop_run(self) -> None:
+        if self.running is not None:
+            stop(self.running)
+            self.running = None
+
+
+@dataclass
+class Scenario:
+    admin: k8s.ApiClient
+    namespace: str
+    downstream: ControlPlane
+    workdir: Path
+    hosts: list[Host] = field(default_factory=list)
+
+    @property
+    def custom(self) -> k8s.CustomObjectsApi:
+        return k8s.CustomObjectsApi(self.admin)
+
+    @property
+    def core(self) -> k8s.CoreV1Api:
+        return k8s.CoreV1Api(self.admin)
+
+    # -- objects ----------------------------------------------------------------------------
+
+    def elemental(self, plural: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, plural, name
+            )
+            return obj
+        except k8s.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def elemental_hosts(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, "elementalhosts"
+        )["items"]
+        return items
+
+    def create(self, group: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        obj: dict[str, Any] = self.custom.create_namespaced_custom_object(
+            group, VERSION, self.namespace, plural, body
+        )
+        return obj
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def create_registration(self) -> dict[str, Any]:
+        """An ElementalRegistration for dummy-plugin agents; the operator completes it."""
+        config = dummy_registration_config(reconciliation=200_000_000)
+        config["elemental"]["agent"]["insecureAllowHttp"] = True
+        self.create(
+            GROUP,
+            "elementalregistrations",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "ElementalRegistration",
+                "metadata": {"name": "edge-hosts"},
+                "spec": {"config": config, "hostLabels": {"site": "lab"}},
+            },
+        )
+        return wait_for(
+            lambda: (
+                (r := self.elemental("elementalregistrations", "edge-hosts"))
+                and r["spec"]["config"]["elemental"].get("registration", {}).get("token")
+                and r
+            ),
+            "the operator to issue the registration token",
+        )
+
+    def boot_hosts(self, registration: dict[str, Any], count: int) -> None:
+        """New machines with the agent config from the registration: register --install."""
+        agent_config = {
+            "registration": registration["spec"]["config"]["elemental"]["registration"],
+            "agent": registration["spec"]["config"]["elemental"]["agent"],
+        }
+        for index in range(len(self.hosts), len(self.hosts) + count):
+            root = self.workdir / f"host-{index}"
+            root.mkdir(parents=True)
+            agent = AgentHost(root=root, env=dict(os.environ))
+            agent.write_config(agent_config)
+            self.hosts.append(Host(agent))
+        for host in self.hosts[-count:]:
+            self.register_and_install(host)
+
+    def register_and_install(self, host: Host) -> None:
+        done = host.agent.run("register", "--install", timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    def wait_installed(self, host: Host) -> dict[str, Any]:
+        return wait_for(
+            lambda: (
+                (h := self.elemental("elementalhosts", host.name()))
+                and (h["metadata"].get("labels") or {}).get(LABEL_INSTALLED) == "true"
+                and h
+            ),
+            f"host {host.name()} installed",
+        )
+
+    def play_capi_cluster(self, kubeconfig: bytes) -> None:
+        """What CAPI and a control-plane provider would have done for a cluster."""
+        cluster = self.create(
+            CAPI,
+            "clusters",
+            {
+                "apiVersion": f"{CAPI}/{VERSION}",
+                "kind": "Cluster",
+                "metadata": {"name": CLUSTER},
+                "spec": {
+                    "controlPlaneRef": {"kind": "KThreesControlPlane", "name": CLUSTER},
+                    "infrastructureRef": {"kind": "ElementalCluster", "name": CLUSTER},
+                },
+            },
+        )
+        self.custom.patch_namespaced_custom_object_status(
+            CAPI,
+            VERSION,
+            self.namespace,
+            "clusters",
+            CLUSTER,
+            {
+                "status": {
+                    "infrastructureReady": True,
+                    "conditions": [
+                        {
+                            "type": "ControlPlaneInitialized",
+                            "status": "True",
+                            "lastTransitionTime": "2026-01-01T00:00:00Z",
+                        }
+                    ],
+                },
+            },
+        )
+        self.create(
+            GROUP,
+            "elementalclusters",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "ElementalCluster",
+                "metadata": {"name": CLUSTER, "ownerReferences": [_owner(cluster)]},
+                "spec": {"controlPlaneEndpoint": {"host": "10.0.0.1", "port": 6443}},
+            },
+        )
+        self.core.create_namespaced_secret(
+            self.namespace,
+            k8s.V1Secret(
+                metadata=k8s.V1ObjectMeta(name=f"{CLUSTER}-kubeconfig"),
+                data={"value": _b64(kubeconfig)},
+            ),
+        )
+
+    def play_capi_machine(self, name: str, selector: dict[str, Any] | None = None) -> None:
+        """A Machine with its bootstrap Secret, and its ElementalMachine."""
+        bootstrap = f"#cloud-config\nruncmd:\n- echo {name}\n"
+        self.core.create_namespaced_secret(
+            self.namespace,
+            k8s.V1Secret(
+                metadata=k8s.V1ObjectMeta(name=f"{name}-bootstrap"),
+                data={"value": _b64(bootstrap.encode()), "format": _b64(b"cloud-config")},
+                type="cluster.x-k8s.io/secret",
+            ),
+        )
+        machine = self.create(
+            CAPI,
+            "machines",
+            {
+                "apiVersion": f"{CAPI}/{VERSION}",
+                "kind": "Machine",
+                "metadata": {"name": name, "labels": {"cluster.x-k8s.io/cluster-name": CLUSTER}},
+                "spec": {
+                    "clusterName": CLUSTER,
+                    "bootstrap": {"dataSecretName": f"{name}-bootstrap"},
+                    "infrastructureRef": {
+                        "apiVersion": f"{GROUP}/{VERSION}",
+                        "kind": "ElementalMachine",
+                        "name": name,
+                        "namespace": self.namespace,
+                    },
+                },
+            },
+        )
+        spec: dict[str, Any] = {"selector": selector} if selector else {}
+        self.create(
+            GROUP,
+            "elementalmachines",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "ElementalMachine",
+                "metadata": {
+                    "name": name,
+                    "labels": {"cluster.x-k8s.io/cluster-name": CLUSTER},
+                    "ownerReferences": [_owner(machine)],
+                },
+                "spec": spec,
+            },
+        )
+
+    def bootstrap(self, host: Host) -> None:
+        """The agent applies the bootstrap and "reboots"; the bootstrap writes the sentinel."""
+        wait_for(lambda: host.agent.file(BOOTSTRAP_FILE).exists(), f"{host.name()} bootstrap file", 90)
+        assert host.running is not None
+        host.running.communicate(timeout=30)  # the agent exits after its (recorded) reboot
+        host.running = None
+        sentinel = host.agent.file(SENTINEL)
+        sentinel.parent.mkdir(parents=True, exist_ok=True)
+        sentinel.write_text("success\n")
+        host.start_run()
+        wait_for(
+            lambda: (
+                (h := self.elemental("elementalhosts", host.name()))
+                and (h["metadata"].get("labels") or {}).get(LABEL_BOOTSTRAPPED) == "true"
+            ),
+            f"{host.name()} bootstrapped",
+        )
+
+    def machine_ready(self, name: str) -> dict[str, Any]:
+        return wait_for(
+            lambda: (
+                (m := self.elemental("elementalmachines", name))
+                and (m.get("status") or {}).get("ready")
+                and m
+            ),
+            f"ElementalMachine {name} ready",
+            90,
+        )
+
+    def reset_after_machine_deletion(self, machine: str) -> Host:
+        """CAPI deletes the Machine and its ElementalMachine: the host resets and goes away."""
+        em = self.elemental("elementalmachines", machine)
+        assert em is not None
+        host_name = em["spec"]["hostRef"]["name"]
+        host = next(h for h in self.hosts if h.name() == host_name)
+        self.custom.delete_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, "elementalmachines", machine
+        )
+        self.custom.delete_namespaced_custom_object(CAPI, VERSION, self.namespace, "machines", machine)
+        wait_for(
+            lambda: (
+                (h := self.elemental("elementalhosts", host_name))
+                and (h["metadata"].get("labels") or {}).get(LABEL_NEEDS_RESET) == "true"
+            ),
+            f"{host_name} asked to reset",
+        )
+        assert host.running is not None
+        host.running.communicate(timeout=60)  # `run` triggers the reset and exits
+        host.running = None
+        needs_reset = host.agent.file(f"{WORK}/needs.reset")
+        assert needs_reset.exists()
+        needs_reset.unlink()  # the host's own preparation for the reset
+        done = host.agent.run("reset", timeout=60)
+        assert done.returncode == 0, done.stderr
+        wait_for(lambda: self.elemental("elementalhosts", host_name) is None, f"{host_name} gone")
+        assert wait_for(lambda: self.elemental("elementalmachines", machine) is None, f"{machine} gone")
+        return host
+
+    def stop_all(self) -> None:
+        for host in self.hosts:
+            host.stop_run()
+
+
+def _owner(obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def node(name: str) -> k8s.V1Node:
+    return k8s.V1Node(metadata=k8s.V1ObjectMeta(name=name))
+
+
+def kubeconfig_bytes(control_plane: ControlPlane) -> bytes:
+    return Path(control_plane.kubeconfig_path).read_bytes()
