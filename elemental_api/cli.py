@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from elemental_api import hostlogic, names, registrations, tokens
 from elemental_api.records import Bootstrap, Host, Registration
 from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
+from elemental_models.api import ApiRegistrationResponse
 
 DEFAULT_PORT = 9090
 # A Kubernetes label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends.
@@ -88,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         "--api-endpoint",
         default=None,
         help="URL agents reach the API at (default $ELEMENTAL_API_URL or http://127.0.0.1:9090)",
+    )
+    create.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="YAML of the registration's config (as ElementalRegistration spec.config: "
+        "elemental.agent, elemental.install, elemental.reset, cloudConfig)",
     )
     create.set_defaults(run=_registration_create)
     for action, run, text in (
@@ -210,6 +219,7 @@ def _registration_create(args: argparse.Namespace) -> int:
         token_duration_seconds=args.token_duration,
         host_labels=host_labels,
         host_annotations=host_annotations,
+        config=_registration_config(args.config),
     )
     try:
         _open(args).create_registration(registration, key.to_pem())
@@ -217,6 +227,26 @@ def _registration_create(args: argparse.Namespace) -> int:
         raise CliError(f"registration {args.namespace}/{args.name} already exists") from error
     print(f"registration {args.namespace}/{args.name} created; URI {registration.uri}")
     return 0
+
+
+def _registration_config(path: str | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        config = yaml.safe_load(Path(path).read_text())
+    except (OSError, UnicodeError, yaml.YAMLError) as error:
+        raise CliError(f"--config {path}: {error}") from error
+    if config is None:
+        return {}
+    try:
+        ApiRegistrationResponse.model_validate({"config": config})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or "config"
+        raise CliError(f"--config {path}: {where}: {first['msg']}") from None
+    if not isinstance(config, dict):
+        raise CliError(f"--config {path}: must be a YAML mapping")
+    return config
 
 
 def _registration_show(args: argparse.Namespace) -> int:

@@ -410,3 +410,39 @@ def test_installed_entry_point(tmp_path: Path, store_url: str) -> None:
     assert refused.returncode == 1
     assert refused.stderr.startswith("elemental-api: registration name 'Not_Valid'")
     assert "Traceback" not in refused.stderr
+
+
+def test_registration_config_file_sets_the_agent_settings(
+    capsys: pytest.CaptureFixture[str], store_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "reg.yaml"
+    config.write_text(
+        "elemental:\n  agent:\n    osPlugin: /usr/lib/elemental/plugins/dummy.so\n"
+        "    reconciliation: 1000000000\n  reset:\n    resetPersistent: true\n"
+        "cloudConfig:\n  users:\n  - name: root\n"
+    )
+    ok(capsys, store_url, "registration", "create", "demo", "--config", str(config))
+    agent = yaml.safe_load(ok(capsys, store_url, "registration", "agent-config", "demo"))["agent"]
+    assert agent["osPlugin"] == "/usr/lib/elemental/plugins/dummy.so"
+    assert agent["reconciliation"] == 1_000_000_000
+    assert agent["workDir"] == "/var/lib/elemental/agent"  # defaults still apply
+    shown = json.loads(ok(capsys, store_url, "registration", "show", "demo"))
+    assert shown["config"]["cloudConfig"] == {"users": [{"name": "root"}]}
+    assert shown["config"]["elemental"]["reset"] == {"resetPersistent": True}
+
+
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [
+        ("elemental: [1]\n", "elemental"),
+        ("elemental:\n  agent:\n    reconciliation: soon\n", "reconciliation"),
+    ],
+)
+def test_invalid_registration_config_file_names_the_field(
+    capsys: pytest.CaptureFixture[str], store_url: str, store: Store, tmp_path: Path, content: str, names: str
+) -> None:
+    config = tmp_path / "reg.yaml"
+    config.write_text(content)
+    err = fails(capsys, store_url, "registration", "create", "demo", "--config", str(config))
+    assert names in err
+    assert store.list_registrations() == []
