@@ -1,0 +1,209 @@
+"""Operator benchmark: N installed hosts, then N machines created at once; the time until
+every ElementalMachine is associated with its own host, the operator's peak memory, and the
+kube-apiserver requests it sent per reconcile. Prints a Markdown table row."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from kubernetes import client as k8s
+
+from tests.controlplane import ControlPlane, free_port
+from tests.kube_fixtures import crd_files
+
+G, CAPI, V = "infrastructure.cluster.x-k8s.io", "cluster.x-k8s.io", "v1beta1"
+NS = "bench"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2, help="operator's ElementalMachine workers")
+    args = parser.parse_args()
+    with ControlPlane(crd_paths=crd_files()) as control_plane, control_plane.api_client() as api:
+        custom, core = k8s.CustomObjectsApi(api), k8s.CoreV1Api(api)
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=NS)))
+        cluster = custom.create_namespaced_custom_object(
+            CAPI,
+            V,
+            NS,
+            "clusters",
+            {"apiVersion": f"{CAPI}/{V}", "kind": "Cluster", "metadata": {"name": "c"}, "spec": {}},
+        )
+        custom.patch_namespaced_custom_object_status(
+            CAPI, V, NS, "clusters", "c", {"status": {"infrastructureReady": True}}
+        )
+        del cluster
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: create_host(custom, i), range(args.count)))
+        port = free_port()
+        log = tempfile.NamedTemporaryFile(prefix="operator-bench-", suffix=".log", delete=False)  # noqa: SIM115
+        operator = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "elemental-operator"),
+                "run",
+                "--kubeconfig",
+                str(control_plane.kubeconfig_path),
+                "--api-endpoint",
+                "https://elemental.example",
+                "--health-bind-address",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_ready(port)
+            wait_quiet(port)  # hosts get their finalizers and conditions first
+            before = metrics(port)
+            started = time.monotonic()
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda i: create_machine(custom, i), range(args.count)))
+            created = time.monotonic() - started
+            hosts = wait_associated(custom, args.count)
+            elapsed = time.monotonic() - started
+            after = metrics(port)
+            peak_mib = peak_memory_kib(operator.pid) / 1024
+        finally:
+            operator.send_signal(signal.SIGTERM)
+            operator.wait(30)
+    assert len(set(hosts)) == args.count, "two machines share a host"
+    requests = after["requests"] - before["requests"]
+    reconciles = after["reconciles"] - before["reconciles"]
+    print(
+        "| hosts = machines | create all (s) | all associated after (s) | operator peak RSS (MiB) "
+        "| kube-apiserver requests | reconciles | requests per reconcile |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"| {args.count} | {created:.1f} | {elapsed:.1f} | {peak_mib:.0f} | {requests:.0f} "
+        f"| {reconciles:.0f} | {requests / max(reconciles, 1):.2f} |"
+    )
+    return 0
+
+
+def create_host(custom: k8s.CustomObjectsApi, index: int) -> None:
+    custom.create_namespaced_custom_object(
+        G,
+        V,
+        NS,
+        "elementalhosts",
+        {
+            "apiVersion": f"{G}/{V}",
+            "kind": "ElementalHost",
+            "metadata": {
+                "name": f"host-{index:04d}",
+                "labels": {"elementalhost.infrastructure.cluster.x-k8s.io/installed": "true"},
+            },
+            "spec": {"pubKey": "unused"},
+        },
+    )
+
+
+def create_machine(custom: k8s.CustomObjectsApi, index: int) -> None:
+    name = f"m-{index:04d}"
+    machine = custom.create_namespaced_custom_object(
+        CAPI,
+        V,
+        NS,
+        "machines",
+        {
+            "apiVersion": f"{CAPI}/{V}",
+            "kind": "Machine",
+            "metadata": {"name": name, "labels": {"cluster.x-k8s.io/cluster-name": "c"}},
+            "spec": {
+                "clusterName": "c",
+                "bootstrap": {"dataSecretName": f"{name}-bootstrap"},
+                "infrastructureRef": {"kind": "ElementalMachine", "name": name},
+            },
+        },
+    )
+    custom.create_namespaced_custom_object(
+        G,
+        V,
+        NS,
+        "elementalmachines",
+        {
+            "apiVersion": f"{G}/{V}",
+            "kind": "ElementalMachine",
+            "metadata": {
+                "name": name,
+                "labels": {"cluster.x-k8s.io/cluster-name": "c"},
+                "ownerReferences": [
+                    {
+                        "apiVersion": f"{CAPI}/{V}",
+                        "kind": "Machine",
+                        "name": name,
+                        "uid": machine["metadata"]["uid"],
+                    }
+                ],
+            },
+            "spec": {},
+        },
+    )
+
+
+def wait_associated(custom: k8s.CustomObjectsApi, count: int, timeout: float = 1800) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = custom.list_namespaced_custom_object(G, V, NS, "elementalmachines")["items"]
+        refs = [i["spec"]["hostRef"]["name"] for i in items if (i.get("spec") or {}).get("hostRef")]
+        if len(refs) == count:
+            return refs
+        time.sleep(0.5)
+    raise RuntimeError("not all machines associated in time")
+
+
+def wait_ready(port: int) -> None:
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("operator not ready")
+
+
+def wait_quiet(port: int) -> None:
+    """Until the reconcile count stops moving for two seconds."""
+    last = -1.0
+    while True:
+        current = metrics(port)["reconciles"]
+        if current == last:
+            return
+        last = current
+        time.sleep(2)
+
+
+def metrics(port: int) -> dict[str, float]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    requests = sum(
+        float(v) for v in re.findall(r"^elemental_operator_api_requests_total\{[^}]*\} (\S+)", text, re.M)
+    )
+    reconciles = sum(
+        float(v) for v in re.findall(r"^elemental_operator_reconcile_total\{[^}]*\} (\S+)", text, re.M)
+    )
+    return {"requests": requests, "reconciles": reconciles}
+
+
+def peak_memory_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
