@@ -21,6 +21,12 @@ Key = tuple[str, str]
 Handler = Callable[[str, dict[str, Any], dict[str, Any] | None], None]
 WATCH_SECONDS = 50
 RETRY_SECONDS = 0.5
+MAX_TOMBSTONES = 10_000
+
+
+def _gone(obj: dict[str, Any]) -> bool:
+    metadata = obj.get("metadata") or {}
+    return bool(metadata.get("deletionTimestamp")) and not metadata.get("finalizers")
 
 
 def _version(obj: dict[str, Any]) -> int:
@@ -35,6 +41,7 @@ class Informer:
         self._api = api
         self._resource: dict[str, Any] = {"group": group, "version": version, "plural": plural}
         self._items: dict[Key, dict[str, Any]] = {}
+        self._deleted: dict[Key, int] = {}  # resourceVersions of deletions seen (tombstones)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._connected = threading.Event()
@@ -73,21 +80,45 @@ class Informer:
 
     def upsert(self, obj: dict[str, Any]) -> None:
         """Records an object unless the cache already has a newer version of it (our own
-        writes land here before their watch events do)."""
+        writes land here before their watch events do). The answer to a write that took the
+        last finalizer away describes an object that no longer exists: it counts as its
+        deletion. An answer older than a deletion already seen is dropped, so that a deleted
+        object never comes back into the cache."""
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        version = _version(obj)
+        gone = _gone(obj)
         with self._lock:
             current = self._items.get(key)
-            if current is not None and _version(obj) < _version(current):
+            if current is not None and version < _version(current):
                 return
-            self._items[key] = obj
-        if current is None or _version(obj) != _version(current):
+            if current is None and version <= self._deleted.get(key, -1):
+                return
+            if gone:
+                self._items.pop(key, None)
+                self._tombstone(key, version)
+            else:
+                self._items[key] = obj
+                self._deleted.pop(key, None)
+        if gone:
+            if current is not None:
+                self._notify("DELETED", current, current)
+        elif current is None or version != _version(current):
             self._notify("ADDED" if current is None else "MODIFIED", obj, current)
 
-    def forget(self, namespace: str, name: str) -> None:
+    def forget(self, namespace: str, name: str, resource_version: int = 0) -> None:
         with self._lock:
             current = self._items.pop((namespace, name), None)
+            seen = max(resource_version, _version(current) if current is not None else 0)
+            if seen:
+                self._tombstone((namespace, name), seen)
         if current is not None:
             self._notify("DELETED", current, current)
+
+    def _tombstone(self, key: Key, version: int) -> None:
+        """Remembers a deletion's resourceVersion (bounded; the lock is held)."""
+        self._deleted[key] = max(version, self._deleted.get(key, 0))
+        if len(self._deleted) > MAX_TOMBSTONES:
+            del self._deleted[next(iter(self._deleted))]
 
     def _notify(self, event: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
         for handler in self._handlers:
@@ -124,6 +155,7 @@ class Informer:
         items = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in listing.get("items", [])}
         with self._lock:
             previous, self._items = self._items, items
+            self._deleted = {}  # the listing is the truth now
         # A relist is level-triggered: tell handlers about everything, and what vanished.
         for key, obj in items.items():
             self._notify("ADDED" if key not in previous else "MODIFIED", obj, previous.get(key))
@@ -145,7 +177,7 @@ class Informer:
             ):
                 obj = event["object"]
                 if event["type"] == "DELETED":
-                    self.forget(obj["metadata"]["namespace"], obj["metadata"]["name"])
+                    self.forget(obj["metadata"]["namespace"], obj["metadata"]["name"], _version(obj))
                 elif event["type"] in ("ADDED", "MODIFIED"):
                     self.upsert(obj)  # never older than what this process itself wrote
             resource_version = self._watch.resource_version or resource_version

@@ -7,6 +7,7 @@ import base64
 import copy
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,12 @@ class Kube:
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
         obj = self.informers[resource].get(namespace, name)
         return copy.deepcopy(obj) if obj is not None else None
+
+    def select(
+        self, resource: Resource, namespace: str, predicate: Callable[[dict[str, Any]], bool]
+    ) -> list[dict[str, Any]]:
+        """Copies of the cached objects that match, without copying the rest."""
+        return [copy.deepcopy(o) for o in self.informers[resource].list(namespace) if predicate(o)]
 
     def list(self, resource: Resource, namespace: str | None = None) -> list[dict[str, Any]]:
         return [copy.deepcopy(o) for o in self.informers[resource].list(namespace)]

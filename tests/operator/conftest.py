@@ -1,5 +1,6 @@
 """Fixtures for operator tests: the operator's Manager running in-process against the real
-test control plane (each test in its own namespace)."""
+test control plane (each test in its own namespace), a second kube-apiserver standing in for
+the workload ("downstream") cluster, and `capi`, the test playing Cluster API's part."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from elemental_operator.controllers.base import Settings
 from elemental_operator.kube import Kube, api_client
 from elemental_operator.manager import Manager, ManagerOptions
 from tests.controlplane import ControlPlane
+from tests.operator.capi import Capi, Downstream
 
 API_ENDPOINT = "https://elemental-api.example:9090"
+REQUEUE = 0.5
 
 
 class RunningOperator:
@@ -30,30 +33,36 @@ class RunningOperator:
     def _run(self) -> None:
         self.exit_code = self.manager.run()
 
-    def start(self) -> RunningOperator:
+    def start(self, wait: bool = True) -> RunningOperator:
         self.thread.start()
-        assert self.manager.ready.wait(60), "operator did not become ready"
+        if wait:
+            assert self.manager.ready.wait(60), "operator did not become ready"
         return self
 
     def stop(self) -> None:
         self.manager.stop_event.set()
         self.thread.join(30)
+        assert not self.thread.is_alive(), "operator did not stop"
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings(**{"api_endpoint": API_ENDPOINT, "requeue_period": REQUEUE, **overrides})
 
 
 @pytest.fixture
 def start_operator(control_plane: ControlPlane) -> Iterator[Callable[..., RunningOperator]]:
+    """start_operator(settings=None, wait=True, **ManagerOptions kwargs); stopped at teardown."""
     started: list[RunningOperator] = []
 
-    def start(settings: Settings | None = None, **options: Any) -> RunningOperator:
-        operator = RunningOperator(
-            control_plane, settings or Settings(api_endpoint=API_ENDPOINT, requeue_period=0.5), **options
-        )
-        started.append(operator.start())
-        return operator
+    def start(settings_: Settings | None = None, wait: bool = True, **options: Any) -> RunningOperator:
+        operator = RunningOperator(control_plane, settings_ or settings(), **options)
+        started.append(operator)
+        return operator.start(wait)
 
     yield start
     for operator in started:
-        operator.stop()
+        if operator.thread.is_alive():
+            operator.stop()
 
 
 @pytest.fixture
@@ -66,3 +75,20 @@ def custom(control_plane: ControlPlane) -> Iterator[k8s.CustomObjectsApi]:
 def core(control_plane: ControlPlane) -> Iterator[k8s.CoreV1Api]:
     with control_plane.api_client() as api:
         yield k8s.CoreV1Api(api)
+
+
+@pytest.fixture(scope="session")
+def downstream() -> Iterator[Downstream]:
+    """A second kube-apiserver: the workload cluster whose Nodes get their providerID."""
+    with ControlPlane() as cp, cp.api_client() as api:
+        yield Downstream(cp, k8s.CoreV1Api(api))
+
+
+@pytest.fixture
+def capi(custom: k8s.CustomObjectsApi, core: k8s.CoreV1Api, kube_namespace: str) -> Iterator[Capi]:
+    """Creates what Cluster API would; afterwards removes the namespace's objects (no
+    namespace controller runs, so they would otherwise stay and be reconciled by every
+    operator started later in the session)."""
+    world = Capi(custom, core, kube_namespace)
+    yield world
+    world.cleanup()

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from elemental_operator.controllers.base import (
+    Key,
     KubeHolder,
     Mapper,
     Result,
@@ -15,7 +16,7 @@ from elemental_operator.controllers.base import (
     true,
     with_summary,
 )
-from elemental_operator.kube import ELEMENTAL_CLUSTERS, Resource
+from elemental_operator.kube import CLUSTERS, ELEMENTAL_CLUSTERS, Resource
 
 
 class ElementalClusterController(KubeHolder):
@@ -23,26 +24,33 @@ class ElementalClusterController(KubeHolder):
     resource = ELEMENTAL_CLUSTERS
 
     def watches(self) -> dict[Resource, Mapper]:
-        return {}
+        return {CLUSTERS: _cluster_to_elemental_cluster}
 
     def reconcile(self, namespace: str, name: str) -> Result:
         before = self.kube.get(ELEMENTAL_CLUSTERS, namespace, name)
         if before is None or before["metadata"].get("deletionTimestamp"):
             return Result()
         cluster = copy.deepcopy(before)
-        decide(cluster)
+        owner_name = owner(cluster, "Cluster")
+        owner_found = owner_name is not None and self.kube.get(CLUSTERS, namespace, owner_name) is not None
+        decide(cluster, owner_found)
         with_summary(cluster)
         self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster)
         return Result()
 
 
-def decide(cluster: dict[str, Any]) -> None:
+def decide(cluster: dict[str, Any], owner_found: bool) -> None:
+    """owner_found: the ElementalCluster has a Cluster owner and that Cluster exists."""
     status = cluster.setdefault("status", {})
-    if owner(cluster, "Cluster") is None:
+    status["ready"] = False  # as upstream: recomputed on every pass, not only ever set
+    if not owner_found:
         set_condition(
             cluster,
             false(
-                "CAPIClusterReady", "Info", "MissingClusterOwner", "ElementalCluster has no Cluster owner yet"
+                "CAPIClusterReady",
+                "Error",
+                "MissingClusterOwner",
+                "ElementalCluster has no Cluster owner yet",
             ),
         )
         return
@@ -61,3 +69,10 @@ def decide(cluster: dict[str, Any]) -> None:
         return
     set_condition(cluster, true("ControlPlaneEndpointReady"))
     status["ready"] = True
+
+
+def _cluster_to_elemental_cluster(cluster: dict[str, Any]) -> list[Key]:
+    ref = cluster.get("spec", {}).get("infrastructureRef") or {}
+    if ref.get("kind") == ELEMENTAL_CLUSTERS.kind and ref.get("name"):
+        return [(ref.get("namespace") or cluster["metadata"]["namespace"], ref["name"])]
+    return []

@@ -152,6 +152,7 @@ class ElementalMachineController(KubeHolder):
             spec.pop("hostRef", None)
             return Result(requeue_after=self.settings.requeue_period)
         set_condition(em, true(ASSOCIATION))
+        self._release_stale_claims(em, host)
         labels = host["metadata"].get("labels") or {}
         if labels.get(LABEL_INSTALLED) != "true":
             set_condition(
@@ -282,8 +283,11 @@ class ElementalMachineController(KubeHolder):
             "namespace": capi_machine["metadata"]["namespace"],
             "name": secret_name,
         }
+        # Copied as it is, also when absent (as upstream): the host follows its machine.
         if em.get("spec", {}).get("osVersionManagement") is not None:
             spec["osVersionManagement"] = em["spec"]["osVersionManagement"]
+        else:
+            spec.pop("osVersionManagement", None)
         labels = labels_of(after)
         labels[LABEL_MACHINE_NAME] = capi_machine["metadata"]["name"]
         labels[LABEL_ELEMENTAL_MACHINE_NAME] = em["metadata"]["name"]
@@ -291,6 +295,39 @@ class ElementalMachineController(KubeHolder):
         if cluster_name:
             labels[LABEL_CLUSTER_NAME] = cluster_name
         return self.kube.apply_changes(HOSTS, before, after)
+
+    def _release_stale_claims(self, em: dict[str, Any], host: dict[str, Any]) -> None:
+        """Hosts labelled for this machine besides its hostRef are claims that lost a race:
+        two operators (or a stale cache) linked a host each, and only one hostRef write won.
+        Level-triggered clean-up: such a host is given back, or reset if already bootstrapped."""
+        name, namespace = em["metadata"]["name"], em["metadata"]["namespace"]
+        stale = self.kube.select(
+            HOSTS,
+            namespace,
+            lambda h: (
+                _labels(h).get(LABEL_ELEMENTAL_MACHINE_NAME) == name
+                and h["metadata"]["name"] != host["metadata"]["name"]
+                and LABEL_NEEDS_RESET not in _labels(h)
+                and not deleting(h)
+            ),
+        )
+        for claimed in stale:
+            after = copy.deepcopy(claimed)
+            labels = labels_of(after)
+            if labels.get(LABEL_BOOTSTRAPPED) == "true":
+                labels[LABEL_NEEDS_RESET] = "true"
+            else:
+                for label in (LABEL_MACHINE_NAME, LABEL_ELEMENTAL_MACHINE_NAME, LABEL_CLUSTER_NAME):
+                    labels.pop(label, None)
+                for field in ("machineRef", "bootstrapSecret", "osVersionManagement"):
+                    after.setdefault("spec", {}).pop(field, None)
+            try:
+                self.kube.apply_changes(HOSTS, claimed, after)
+            except Conflict:
+                continue  # changed meanwhile: looked at again on the next pass
+            log.info(
+                "stale host claim released", extra={"machine": name, "host": claimed["metadata"]["name"]}
+            )
 
     def _set_provider_id(self, em: dict[str, Any], cluster: dict[str, Any], host: dict[str, Any]) -> None:
         ref = em["spec"]["hostRef"]
