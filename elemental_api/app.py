@@ -118,7 +118,9 @@ def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = Fa
     app.add_api(
         SPEC_PATH.name,
         resolver=SnakeCaseResolver(),
-        pythonic_params=True,
+        # Parameters keep the spec's names (registrationName, hostName): snake-casing every
+        # name on every request showed in profiles.
+        pythonic_params=False,
         validate_responses=validate_responses,
         strict_validation=True,
         validator_map=validation.validator_map(),

@@ -24,7 +24,7 @@ JSON = {"Content-Type": "application/json"}
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def create_host(namespace: str, registration_name: str, body: dict[str, Any]) -> Response:
+def create_host(namespace: str, registrationName: str, body: dict[str, Any]) -> Response:
     info = token_info()
     registration = info["registrationToken"]["registration"]
     request = _parse(ApiHostCreateRequest, body)
@@ -46,10 +46,10 @@ def create_host(namespace: str, registration_name: str, body: dict[str, Any]) ->
             f"ElementalHost '{host.name}' already exists in namespace '{namespace}'"
         ) from error
     log.info("host registered", extra=_ids(host))
-    return None, 201, {"Location": host_path(namespace, registration_name, host.name)}
+    return None, 201, {"Location": host_path(namespace, registrationName, host.name)}
 
 
-def patch_host(namespace: str, registration_name: str, host_name: str, body: dict[str, Any]) -> Response:
+def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[str, Any]) -> Response:
     patch = _parse(ApiHostPatchRequest, body)
     _check_metadata(
         {k: v.root for k, v in patch.labels.root.items()} if patch.labels else None,
@@ -69,29 +69,29 @@ def patch_host(namespace: str, registration_name: str, host_name: str, body: dic
             log.info("host patched", extra={**_ids(host), "phase": host.phase})
             break
         except Conflict:
-            current = store.get_host(namespace, host_name)
+            current = store.get_host(namespace, hostName)
             if current is None:
-                raise problems.not_found(f"ElementalHost '{host_name}' not found") from None
+                raise problems.not_found(f"ElementalHost '{hostName}' not found") from None
             host = current
         except NotFound as error:
-            raise problems.not_found(f"ElementalHost '{host_name}' not found") from error
+            raise problems.not_found(f"ElementalHost '{hostName}' not found") from error
     else:
         raise problems.unavailable("the host is being changed by others too often, retry later")
     return hostlogic.host_response(host).model_dump(mode="json", exclude_none=True), 200, JSON
 
 
-def delete_host(namespace: str, registration_name: str, host_name: str) -> Response:
+def delete_host(namespace: str, registrationName: str, hostName: str) -> Response:
     host: Host = token_info()["host"]
     services().store.request_host_deletion(host)
     log.info("host marked for deletion", extra=_ids(host))
     return None, 202
 
 
-def get_bootstrap(namespace: str, registration_name: str, host_name: str) -> Response:
+def get_bootstrap(namespace: str, registrationName: str, hostName: str) -> Response:
     host: Host = token_info()["host"]
     bootstrap = services().store.get_bootstrap(host)
     if bootstrap is None:
-        raise problems.not_found(f"ElementalHost '{host_name}' has no bootstrap data yet")
+        raise problems.not_found(f"ElementalHost '{hostName}' has no bootstrap data yet")
     # Never log the bootstrap data itself: it carries cluster credentials.
     log.info("bootstrap data served", extra=_ids(host))
     response = ApiBootstrapResponse(config=bootstrap.config, format=bootstrap.format)

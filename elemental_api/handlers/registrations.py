@@ -8,7 +8,7 @@ from elemental_api.handlers._context import token_info
 from elemental_api.registrations import registration_response
 
 
-def get_registration(namespace: str, registration_name: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+def get_registration(namespace: str, registrationName: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     registration = token_info()["registration"]
     return (
         registration_response(registration).model_dump(mode="json", exclude_none=True),
