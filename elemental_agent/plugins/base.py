@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
+from elemental_agent.errors import AgentError, PluginError
 from elemental_agent.hostroot import HostRoot
 from elemental_agent.runner import CommandRunner
 
@@ -74,10 +75,23 @@ class Plugin(abc.ABC):
     def reset(self, data: bytes) -> None:
         """Resets the machine to an installable state, with the registration's reset config (JSON)."""
 
-    @abc.abstractmethod
+    context: PluginContext
+
+    @property
+    def host(self) -> HostRoot:
+        """The host's OS, through the --root boundary (set by `init`)."""
+        return self.context.host
+
     def power_off(self) -> None:
         """Powers the machine off."""
+        try:
+            self.host.power_off()
+        except AgentError as error:
+            raise PluginError(f"powering off system: {error}") from error
 
-    @abc.abstractmethod
     def reboot(self) -> None:
         """Reboots the machine."""
+        try:
+            self.host.reboot()
+        except AgentError as error:
+            raise PluginError(f"rebooting system: {error}") from error

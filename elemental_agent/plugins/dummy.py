@@ -26,7 +26,6 @@ import posixpath
 
 from elemental_agent.encoding import json_to_yaml
 from elemental_agent.errors import AgentError, PluginError
-from elemental_agent.hostroot import HostRoot
 from elemental_agent.plugins.base import Plugin, PluginContext
 
 log = logging.getLogger(__name__)
@@ -46,10 +45,6 @@ _FILE_MODE = 0o644
 class DummyPlugin(Plugin):
     def __init__(self) -> None:
         self.context = PluginContext(work_dir="", config_path="")
-
-    @property
-    def host(self) -> HostRoot:
-        return self.context.host
 
     def _work_file(self, name: str) -> str:
         return posixpath.join(self.context.work_dir, name)
@@ -116,18 +111,6 @@ class DummyPlugin(Plugin):
             log.info("Verifying reset sentinel file '%s' has been deleted", sentinel)
             if self.host.exists(sentinel):
                 raise PluginError(f"unmanaged OS reset sentinel file still exists: {sentinel}")
-
-    def power_off(self) -> None:
-        try:
-            self.host.power_off()
-        except AgentError as error:
-            raise PluginError(f"powering off system: {error}") from error
-
-    def reboot(self) -> None:
-        try:
-            self.host.reboot()
-        except AgentError as error:
-            raise PluginError(f"rebooting system: {error}") from error
 
     def _write(self, path: str, content: bytes, what: str, mode: int = _FILE_MODE) -> None:
         try:

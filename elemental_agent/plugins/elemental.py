@@ -25,7 +25,6 @@ import yaml
 
 from elemental_agent.encoding import field, json_to_yaml, loads_object
 from elemental_agent.errors import AgentError, CommandError, PluginError
-from elemental_agent.hostroot import HostRoot
 from elemental_agent.plugins import yip
 from elemental_agent.plugins.base import Plugin, PluginContext
 from elemental_agent.runner import CommandRunner
@@ -50,10 +49,6 @@ _FILE_MODE = 0o644
 class ElementalPlugin(Plugin):
     def __init__(self) -> None:
         self.context = PluginContext(work_dir="", config_path="")
-
-    @property
-    def host(self) -> HostRoot:
-        return self.context.host
 
     @property
     def runner(self) -> CommandRunner:
@@ -262,20 +257,6 @@ class ElementalPlugin(Plugin):
             shutil.move(saved, self.host.path(config_path))
         except (OSError, AgentError) as error:
             raise PluginError(f"restoring {config_path} from {AGENT_CONFIG_TEMP_PATH}: {error}") from error
-
-    # -- power -------------------------------------------------------------------------------
-
-    def power_off(self) -> None:
-        try:
-            self.host.power_off()
-        except AgentError as error:
-            raise PluginError(f"powering off system: {error}") from error
-
-    def reboot(self) -> None:
-        try:
-            self.host.reboot()
-        except AgentError as error:
-            raise PluginError(f"rebooting system: {error}") from error
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import urllib3
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from elemental_api.hostlogic import FINALIZER, marked_for_reset, may_be_released
@@ -31,6 +31,7 @@ from elemental_api.records import (
     Registration,
 )
 from elemental_api.store.base import AlreadyExists, Conflict, NotFound, StoreUnavailable
+from elemental_api.store.kubeclient import api_client
 from elemental_api.store.kubewatch import Informer
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ SYNC_SECONDS = 30
 
 class KubernetesStore:
     def __init__(self, *, kubeconfig: str | None = None, watch: bool = True) -> None:
-        self._api_client = _api_client(kubeconfig)
+        self._api_client = api_client(kubeconfig)
         self._custom = client.CustomObjectsApi(self._api_client)
         self._core = client.CoreV1Api(self._api_client)
         self._keys: dict[tuple[str, str, str], bytes] = {}
@@ -321,19 +322,6 @@ class KubernetesStore:
         except NotFound:
             return None
         return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
-
-
-def _api_client(kubeconfig: str | None) -> client.ApiClient:
-    configuration = client.Configuration()
-    if kubeconfig:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    else:
-        try:
-            config.load_incluster_config(client_configuration=configuration)
-        except config.ConfigException:
-            config.load_kube_config(client_configuration=configuration)
-    configuration.retries = 0  # fail fast: callers answer 503 and the agent retries
-    return client.ApiClient(configuration)
 
 
 def _call(function: Any, *args: Any, **kwargs: Any) -> Any:

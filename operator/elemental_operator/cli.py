@@ -12,8 +12,9 @@ from pathlib import Path
 from types import FrameType
 
 from elemental_api.observability import configure_logging
+from elemental_api.store.kubeclient import api_client
 from elemental_operator.controllers.base import Settings
-from elemental_operator.kube import Kube, api_client
+from elemental_operator.kube import Kube
 from elemental_operator.manager import Manager, ManagerOptions
 
 log = logging.getLogger(__name__)

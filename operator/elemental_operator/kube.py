@@ -58,19 +58,6 @@ class NotFound(KubeError):
     pass
 
 
-def api_client(kubeconfig: str | None) -> client.ApiClient:
-    configuration = client.Configuration()
-    if kubeconfig:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    else:
-        try:
-            config.load_incluster_config(client_configuration=configuration)
-        except config.ConfigException:
-            config.load_kube_config(client_configuration=configuration)
-    configuration.retries = 0
-    return client.ApiClient(configuration)
-
-
 class Kube:
     def __init__(self, api: client.ApiClient) -> None:
         self.api = api

@@ -71,31 +71,9 @@ def run_checkin(args: argparse.Namespace, work: Path) -> dict[str, object]:
     store = open_store(store_url)
     registration, _ = make_registration(store, name="bench", endpoint=endpoint)
     hosts = [HostIdentity(registration, f"host-{i}") for i in range(args.hosts)]
-    with _server(
-        [
-            "elemental-api",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            store_url,
-            "--workers",
-            str(args.workers),
-            "--api-endpoint",
-            endpoint,
-        ],
-        port,
-    ):
-        with httpx.Client(base_url=endpoint) as client:
-            for host in hosts:
-                client.post(
-                    host.hosts_path, json=host.create_body(), headers=host.create_headers()
-                ).raise_for_status()
-                client.patch(host.path, content=CHECK_IN_BODY, headers=host.auth()).raise_for_status()
-        lines = (
-            f"PATCH\t{h.path}\t{h.token()}\t\t{CHECK_IN_BODY}"
-            for h in _cycle(hosts, args.rate_guess * args.duration)
-        )
+    with _server(_serve_command(port, store_url, args.workers), port):
+        _register(endpoint, hosts)
+        lines = _check_ins(hosts, args.rate_guess * args.duration)
         result = _wrk(args, work, endpoint, lines)
     store.close()
     return {"target": f"check-in, API ({args.workers} workers, {args.hosts} hosts)", **result}
@@ -114,21 +92,7 @@ def run_register(args: argparse.Namespace, work: Path) -> dict[str, object]:
         lines.append(
             f"POST\t{host.hosts_path}\t{host.token()}\t{registration.token}\t{json.dumps(host.create_body())}"
         )
-    with _server(
-        [
-            "elemental-api",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            store_url,
-            "--workers",
-            str(args.workers),
-            "--api-endpoint",
-            endpoint,
-        ],
-        port,
-    ):
+    with _server(_serve_command(port, store_url, args.workers), port):
         result = _wrk(args, work, endpoint, iter(lines))
     store.close()
     return {"target": f"registration (POST hosts, {args.workers} workers)", **result}
@@ -160,10 +124,7 @@ def run_floor(args: argparse.Namespace, work: Path) -> dict[str, object]:
         "floor_app:app",
     ]
     with _server(command, port, env=env, health="/nothing"):
-        lines = (
-            f"PATCH\t{h.path}\t{h.token()}\t\t{CHECK_IN_BODY}"
-            for h in _cycle(hosts, args.rate_guess * args.duration)
-        )
+        lines = _check_ins(hosts, args.rate_guess * args.duration)
         result = _wrk(args, work, endpoint, lines)
     store.close()
     return {"target": f"floor: bare Flask + same JWT check ({args.workers} gthread workers)", **result}
@@ -181,32 +142,11 @@ def run_checkin_kube(args: argparse.Namespace, work: Path) -> dict[str, object]:
         store = open_store("kubernetes", kubeconfig=kubeconfig)
         registration, _ = make_registration(store, name="bench", endpoint=endpoint)
         hosts = [HostIdentity(registration, f"host-{i}") for i in range(args.hosts)]
-        command = [
-            "elemental-api",
-            "serve",
-            "--port",
-            str(port),
-            "--store",
-            "kubernetes",
-            "--kubeconfig",
-            kubeconfig,
-            "--workers",
-            str(args.workers),
-            "--api-endpoint",
-            endpoint,
-        ]
+        command = _serve_command(port, "kubernetes", args.workers, "--kubeconfig", kubeconfig)
         with _server(command, port):
-            with httpx.Client(base_url=endpoint) as client:
-                for host in hosts:
-                    client.post(
-                        host.hosts_path, json=host.create_body(), headers=host.create_headers()
-                    ).raise_for_status()
-                    client.patch(host.path, content=CHECK_IN_BODY, headers=host.auth()).raise_for_status()
+            _register(endpoint, hosts)
             time.sleep(1)  # let the watch events of the set-up writes settle
-            lines = (
-                f"PATCH\t{h.path}\t{h.token()}\t\t{CHECK_IN_BODY}"
-                for h in _cycle(hosts, args.rate_guess * args.duration)
-            )
+            lines = _check_ins(hosts, args.rate_guess * args.duration)
             before = _apiserver_requests(control_plane)
             result = _wrk(args, work, endpoint, lines)
             after = _apiserver_requests(control_plane)
@@ -245,6 +185,38 @@ RUNNERS = {
     "floor": run_floor,
     "checkin-kube": run_checkin_kube,
 }
+
+
+def _serve_command(port: int, store_url: str, workers: int, *extra: str) -> list[str]:
+    endpoint = f"http://127.0.0.1:{port}"
+    return [
+        "elemental-api",
+        "serve",
+        "--port",
+        str(port),
+        "--store",
+        store_url,
+        "--workers",
+        str(workers),
+        "--api-endpoint",
+        endpoint,
+        *extra,
+    ]
+
+
+def _register(endpoint: str, hosts: list[HostIdentity]) -> None:
+    """Registers the hosts and checks each in once, so later check-ins change nothing."""
+    with httpx.Client(base_url=endpoint) as client:
+        for host in hosts:
+            client.post(
+                host.hosts_path, json=host.create_body(), headers=host.create_headers()
+            ).raise_for_status()
+            client.patch(host.path, content=CHECK_IN_BODY, headers=host.auth()).raise_for_status()
+
+
+def _check_ins(hosts: list[HostIdentity], count: int) -> Iterator[str]:
+    """wrk lines: no-op check-ins, each with its own freshly signed host token."""
+    return (f"PATCH\t{h.path}\t{h.token()}\t\t{CHECK_IN_BODY}" for h in _cycle(hosts, count))
 
 
 def _cycle(hosts: list[HostIdentity], count: int) -> Iterator[HostIdentity]:

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from elemental_api.store.kubeclient import api_client
 from elemental_operator.controllers.base import Settings
-from elemental_operator.kube import Kube, api_client
+from elemental_operator.kube import Kube
 from elemental_operator.manager import Manager, ManagerOptions
 from tests.controlplane import ControlPlane
 from tests.operator.capi import Capi, Downstream
