@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from elemental_api import hostlogic, names, registrations, tokens
+from elemental_api import hostlogic, names, registrations, tls, tokens
 from elemental_api.records import Bootstrap, Host, Registration
 from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
 from elemental_models.api import ApiRegistrationResponse
@@ -56,9 +56,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 9090)")
     serve.add_argument("--api-endpoint", help="URL agents reach this API at (default http://HOST:PORT)")
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    serve.add_argument("--tls-cert", help="PEM certificate: serve https")
-    serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
-    serve.add_argument("--debug", action="store_true", help="debug logs")
+    serve.add_argument(
+        "--tls-cert",
+        help="PEM certificate: serve https, picking up a renewed file without a restart "
+        "(default: $ELEMENTAL_API_TLS_CERTIFICATE when $ELEMENTAL_API_ENABLE_TLS is true)",
+    )
+    serve.add_argument(
+        "--tls-key",
+        help="PEM private key of --tls-cert (default: $ELEMENTAL_API_TLS_PRIVATE_KEY, as --tls-cert)",
+    )
+    serve.add_argument(
+        "--debug",
+        action="store_true",
+        default=os.environ.get("ELEMENTAL_ENABLE_DEBUG") == "true",
+        help="debug logs (default: $ELEMENTAL_ENABLE_DEBUG is true)",
+    )
     serve.set_defaults(run=_serve)
 
     registration = commands.add_parser("registration", help="manage ElementalRegistrations")
@@ -165,16 +177,25 @@ def _serve(args: argparse.Namespace) -> int:
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise CliError("--tls-cert and --tls-key go together")
+    tls_names = ("--tls-cert", "--tls-key")
+    if args.tls_cert is None and (from_environment := tls.paths_from_environment()):
+        args.tls_cert, args.tls_key = from_environment
+        tls_names = (tls.CERTIFICATE_ENV, tls.PRIVATE_KEY_ENV)
     if not 1 <= args.port <= 65535:
         raise CliError(f"--port {args.port} must be between 1 and 65535")
     if args.workers < 1:
         raise CliError(f"--workers {args.workers} must be at least 1")
-    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+    for flag, path in zip(tls_names, (args.tls_cert, args.tls_key), strict=True):
         if path is not None:
             try:
                 Path(path).read_bytes()
             except OSError as error:
                 raise CliError(f"{flag} {path}: {error.strerror or error}") from error
+    if args.tls_cert is not None:
+        try:
+            tls.server_context(args.tls_cert, args.tls_key)
+        except OSError as error:
+            raise CliError(f"{tls_names[0]} and {tls_names[1]} do not load: {error}") from error
     scheme = "https" if args.tls_cert else "http"
     # Fail here, with a clear message, rather than in every worker; and close before the fork.
     probe = _open(args)

@@ -6,12 +6,17 @@ import asyncio
 import os
 import shutil
 import signal
+import ssl
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from uvicorn.config import Config
+
+from elemental_api.tls import ReloadingContext
 
 with warnings.catch_warnings():
     # uvicorn.workers warns it moved to the `uvicorn-worker` package; it still works in 0.54.
@@ -42,8 +47,19 @@ class _Worker(UvicornWorker):
     shutdown, as SIGTERM does: no new connections, in-flight requests finish.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.config.is_ssl:
+            # Instead of uvicorn's fixed context: one that picks up a renewed certificate.
+            self.config.ssl_context_factory = _reloading_ssl_context
+
     def _install_sigquit_handler(self) -> None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGQUIT, signal.raise_signal, signal.SIGTERM)
+
+
+def _reloading_ssl_context(config: Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    assert config.ssl_certfile is not None and config.ssl_keyfile is not None
+    return ReloadingContext(os.fspath(config.ssl_certfile), os.fspath(config.ssl_keyfile)).context
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

@@ -333,6 +333,11 @@ def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
             raise NotFound(str(error.reason)) from error
         if error.status == 409:
             raise Conflict(str(error.reason)) from error
+        if error.status in (401, 403):
+            # The API's credentials lack a permission (see docs/RBAC.md): an operator's fix,
+            # so said loudly here; the agent gets a 503 and retries until it is fixed.
+            log.error("kube-apiserver refused the API's request", extra={"status": error.status})
+            raise StoreUnavailable(f"API server refused the request ({error.status})") from error
         if error.status in (429, 500, 502, 503, 504) or error.status == 0:
             raise StoreUnavailable(f"API server answered {error.status}") from error
         raise

@@ -41,7 +41,8 @@ class Manager:
         self.kube = kube
         self.options = options
         self.stop_event = threading.Event()
-        self.ready = threading.Event()
+        self.ready = threading.Event()  # set once this replica acts (as the leader, if electing)
+        self.synced = threading.Event()
         self.controllers: list[Controller] = [
             ElementalRegistrationController(kube, options.settings),
             ElementalHostController(kube, options.settings),
@@ -67,6 +68,7 @@ class Manager:
         try:
             if not self.kube.start():
                 log.warning("caches not synced yet; continuing, they will catch up")
+            self.synced.set()
             if self.elector is not None:
                 if not self.elector.acquire(self.stop_event):
                     return 0
@@ -95,7 +97,9 @@ class Manager:
         self.kube.stop()
 
     def _is_ready(self) -> bool:
-        return self.ready.is_set() and self.kube.connected
+        """/readyz: caches synced and connected. A standby replica waiting for the lease is
+        ready too, so a rolling update of two replicas never stalls on it."""
+        return self.synced.is_set() and self.kube.connected
 
     def _wire_watches(self) -> None:
         for controller in self.controllers:

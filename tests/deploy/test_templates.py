@@ -1,0 +1,274 @@
+"""The clusterctl files `scripts/release` writes: upstream's file names and layout, metadata,
+cluster templates and ClusterClasses that hang together, every variable documented with the
+default the files use, and every Elemental object accepted by our CRDs (server-side dry run)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.controlplane import REPO_ROOT, ControlPlane
+from tests.deploy.rendering import (
+    REQUIRED,
+    TEST_VERSION,
+    MissingVariable,
+    documents,
+    envsubst,
+    release,
+    variables_used,
+)
+
+DOC = REPO_ROOT / "docs" / "TEMPLATES.md"
+INFRA_GROUP = "infrastructure.cluster.x-k8s.io"
+# Upstream's file names: `clusterctl generate cluster --flavor F` reads cluster-template-F.yaml.
+TEMPLATES = (
+    "cluster-template-k3s.yaml",
+    "cluster-template-k3s-single-node.yaml",
+    "cluster-template-kubeadm.yaml",
+    "cluster-template-rke2.yaml",
+    "cluster-template-k3s-clusterclass.yaml",
+    "cluster-template-kubeadm-clusterclass.yaml",
+    "cluster-template-rke2-clusterclass.yaml",
+)
+CLUSTERCLASSES = ("clusterclass-k3s.yaml", "clusterclass-kubeadm.yaml", "clusterclass-rke2.yaml")
+SAMPLE = {
+    "CLUSTER_NAME": "sample",
+    "CONTROL_PLANE_ENDPOINT_HOST": "192.168.122.100",
+}
+OVERRIDES = {
+    "KUBERNETES_VERSION": "1.30.2",
+    "CONTROL_PLANE_MACHINE_COUNT": "3",
+    "WORKER_MACHINE_COUNT": "2",
+    "CONTROL_PLANE_ENDPOINT_PORT": "7443",
+    "POD_CIDR": '["10.42.0.0/16"]',
+    "SERVICE_DOMAIN": "example.internal",
+    "VIP_INTERFACE": "eth1",
+}
+Obj = dict[str, Any]
+
+
+def documented_variables() -> dict[str, str | None]:
+    """docs/TEMPLATES.md's tables: variable -> default as written in the files (None: required)."""
+    row = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| (?:`([^`]*)`|(\*required\*)) \|")
+    found: dict[str, str | None] = {}
+    for line in DOC.read_text().splitlines():
+        match = row.match(line)
+        if match:
+            assert match[1] not in found, f"{match[1]} is documented twice"
+            found[match[1]] = REQUIRED if match[3] else match[2]
+    return found
+
+
+def render(release_dir: Path, name: str, namespace: str, **variables: str) -> list[Obj]:
+    text = (release_dir / name).read_text()
+    return documents(envsubst(text, {**SAMPLE, "NAMESPACE": namespace, **variables}))
+
+
+# -- the files ---------------------------------------------------------------------------------
+
+
+def test_release_writes_upstreams_files_and_nothing_else(release_dir: Path) -> None:
+    assert release_dir.parent.name == "infrastructure-elemental"
+    assert release_dir.name == TEST_VERSION
+    expected = {"infrastructure-components.yaml", "metadata.yaml", *TEMPLATES, *CLUSTERCLASSES}
+    assert {p.name for p in release_dir.iterdir()} == expected
+
+
+def test_metadata_declares_the_contract_of_the_release_series(release_dir: Path, tmp_path: Path) -> None:
+    metadata = yaml.safe_load((release_dir / "metadata.yaml").read_text())
+    assert metadata["apiVersion"] == "clusterctl.cluster.x-k8s.io/v1alpha3"
+    assert metadata["kind"] == "Metadata"
+    assert {"major": 0, "minor": 1, "contract": "v1beta1"} in metadata["releaseSeries"]
+    # A release of a series the file does not list yet still declares it.
+    later = yaml.safe_load((release(tmp_path, "v3.7.1") / "metadata.yaml").read_text())
+    assert {"major": 3, "minor": 7, "contract": "v1beta1"} in later["releaseSeries"]
+    assert {"major": 0, "minor": 1, "contract": "v1beta1"} in later["releaseSeries"]
+
+
+def test_image_is_the_release_version_and_its_repository_can_be_chosen(
+    release_dir: Path, tmp_path: Path
+) -> None:
+    components = (release_dir / "infrastructure-components.yaml").read_text()
+    images = set(re.findall(r"image: (\S+)", components))
+    assert images == {f"ghcr.io/elemental-capi/elemental-capi:{TEST_VERSION}"}
+    other = release(tmp_path, "v0.1.1", "--image-repository", "registry.example:5000/elemental")
+    assert set(re.findall(r"image: (\S+)", (other / "infrastructure-components.yaml").read_text())) == {
+        "registry.example:5000/elemental:v0.1.1"
+    }
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "v1.2", "latest", "v1.2.3/../x"])
+def test_release_refuses_a_version_clusterctl_cannot_use(tmp_path: Path, version: str) -> None:
+    with pytest.raises(AssertionError, match=r"must look like v1\.2\.3"):
+        release(tmp_path, version)
+
+
+def test_every_variable_is_documented_with_the_default_the_files_use(release_dir: Path) -> None:
+    documented = documented_variables()
+    used: dict[str, set[str | None]] = {}
+    for path in sorted(release_dir.glob("*.yaml")):
+        for name, defaults in variables_used(path.read_text()).items():
+            used.setdefault(name, set()).update(defaults)
+    undocumented = sorted(set(used) - set(documented))
+    assert not undocumented, f"not in docs/TEMPLATES.md: {undocumented}"
+    for name, defaults in sorted(used.items()):
+        assert defaults == {documented[name]}, (
+            f"{name}: the files use the defaults {defaults}, docs/TEMPLATES.md says {documented[name]!r}"
+        )
+    assert set(documented) <= set(used), f"documented but unused: {sorted(set(documented) - set(used))}"
+
+
+def test_components_use_upstreams_variables_and_defaults(release_dir: Path) -> None:
+    used = variables_used((release_dir / "infrastructure-components.yaml").read_text())
+    assert used == {
+        "ELEMENTAL_API_ENABLE_TLS": {'"false"'},
+        "ELEMENTAL_API_ENDPOINT": {'""'},
+        "ELEMENTAL_API_PROTOCOL": {'"https"'},
+        "ELEMENTAL_API_TLS_CA": {'"/etc/elemental/ssl/ca.crt"'},
+        "ELEMENTAL_API_TLS_CERTIFICATE": {'"/etc/elemental/ssl/tls.crt"'},
+        "ELEMENTAL_API_TLS_PRIVATE_KEY": {'"/etc/elemental/ssl/tls.key"'},
+        "ELEMENTAL_ENABLE_DEBUG": {'"false"'},
+        "ELEMENTAL_ENABLE_DEFAULT_CA": {'"false"'},
+    }
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_a_template_needs_only_what_clusterctl_and_the_user_give(release_dir: Path, name: str) -> None:
+    with pytest.raises(MissingVariable, match="CONTROL_PLANE_ENDPOINT_HOST"):
+        envsubst((release_dir / name).read_text(), {"CLUSTER_NAME": "c", "NAMESPACE": "n"})
+    objects = render(release_dir, name, "sample-ns")
+    assert all(o["metadata"]["namespace"] == "sample-ns" for o in objects)
+    assert all(o["metadata"]["name"].startswith("sample") for o in objects)
+
+
+# -- the objects hang together -----------------------------------------------------------------
+
+
+def _refs(obj: Obj) -> list[Obj]:
+    """Every object reference (apiVersion, kind, name) inside `obj`."""
+    found: list[Obj] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if {"apiVersion", "kind", "name"} <= value.keys() and value is not obj:
+                found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(obj.get("spec", {}))
+    return found
+
+
+def _key(obj: Obj) -> tuple[str, str, str]:
+    name = obj["metadata"]["name"] if "metadata" in obj else obj["name"]
+    return obj["apiVersion"], obj["kind"], name
+
+
+@pytest.mark.parametrize("name", [t for t in TEMPLATES if not t.endswith("-clusterclass.yaml")])
+def test_template_references_resolve_within_the_file(release_dir: Path, name: str) -> None:
+    objects = render(release_dir, name, "ns")
+    defined = {_key(o) for o in objects}
+    for obj in objects:
+        for ref in _refs(obj):
+            assert _key(ref) in defined, f"{obj['kind']} {obj['metadata']['name']} refers to missing {ref}"
+    kinds = {o["kind"] for o in objects}
+    assert {"Cluster", "ElementalCluster", "ElementalMachineTemplate"} <= kinds
+
+
+@pytest.mark.parametrize("cls", ["k3s", "kubeadm", "rke2"])
+def test_clusterclass_templates_match_their_clusterclass(release_dir: Path, cls: str) -> None:
+    (cluster,) = render(release_dir, f"cluster-template-{cls}-clusterclass.yaml", "ns")
+    objects = documents((release_dir / f"clusterclass-{cls}.yaml").read_text())
+    (clusterclass,) = [o for o in objects if o["kind"] == "ClusterClass"]
+    topology = cluster["spec"]["topology"]
+    assert topology["class"] == clusterclass["metadata"]["name"] == cls
+    declared = {v["name"]: v for v in clusterclass["spec"]["variables"]}
+    given = {v["name"]: v["value"] for v in topology["variables"]}
+    assert set(given) <= set(declared)
+    assert {n for n, v in declared.items() if v.get("required")} <= set(given)
+    worker_classes = {md["class"] for md in clusterclass["spec"]["workers"]["machineDeployments"]}
+    assert {md["class"] for md in topology["workers"]["machineDeployments"]} <= worker_classes
+    defined = {_key(o) for o in objects}
+    for ref in _refs(clusterclass):
+        assert _key(ref) in defined, f"ClusterClass {cls} refers to missing {ref}"
+    for patch in clusterclass["spec"].get("patches", []):
+        for definition in patch["definitions"]:
+            for json_patch in definition["jsonPatches"]:
+                source = json_patch.get("valueFrom", {})
+                if "variable" in source:
+                    assert source["variable"] in declared
+                for used in re.findall(r"\{\{ \.(\w+) \}\}", source.get("template", "")):
+                    assert used in declared, f"{patch['name']} uses the undeclared variable {used}"
+
+
+def test_variables_reach_the_objects(release_dir: Path) -> None:
+    objects = render(release_dir, "cluster-template-kubeadm.yaml", "ns", **OVERRIDES)
+    by_kind = {o["kind"]: o for o in objects}
+    assert by_kind["ElementalCluster"]["spec"]["controlPlaneEndpoint"] == {
+        "host": "192.168.122.100",
+        "port": 7443,
+    }
+    assert by_kind["KubeadmControlPlane"]["spec"]["replicas"] == 3
+    assert by_kind["KubeadmControlPlane"]["spec"]["version"] == "v1.30.2"
+    assert by_kind["MachineDeployment"]["spec"]["replicas"] == 2
+    assert by_kind["Cluster"]["spec"]["clusterNetwork"]["pods"]["cidrBlocks"] == ["10.42.0.0/16"]
+    assert by_kind["Cluster"]["spec"]["clusterNetwork"]["serviceDomain"] == "example.internal"
+    vip = by_kind["KubeadmControlPlane"]["spec"]["kubeadmConfigSpec"]["files"][0]["content"]
+    assert {"name": "vip_interface", "value": "eth1"} in yaml.safe_load(vip)["spec"]["containers"][0]["env"]
+    k3s = {o["kind"]: o for o in render(release_dir, "cluster-template-k3s.yaml", "ns", **OVERRIDES)}
+    assert k3s["KThreesControlPlane"]["spec"]["version"] == "v1.30.2+k3s1"
+    rke2 = {o["kind"]: o for o in render(release_dir, "cluster-template-rke2.yaml", "ns", **OVERRIDES)}
+    assert rke2["RKE2ControlPlane"]["spec"]["version"] == "v1.30.2+rke2r1"
+
+
+# -- against our CRDs --------------------------------------------------------------------------
+
+
+def served_kinds(control_plane: ControlPlane, api_version: str) -> set[str]:
+    """The kinds the API server serves in the group/version (none if it does not know it)."""
+    path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    response = httpx.get(
+        f"{control_plane.server_url}{path}",
+        headers={"Authorization": f"Bearer {control_plane.token}"},
+        verify=str(control_plane.ca_path),
+        timeout=10,
+    )
+    if response.status_code == 404:
+        return set()
+    response.raise_for_status()
+    return {r["kind"] for r in response.json()["resources"] if "/" not in r["name"]}
+
+
+@pytest.mark.parametrize("name", TEMPLATES + CLUSTERCLASSES)
+def test_elemental_objects_pass_a_server_side_dry_run(
+    release_dir: Path, name: str, control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    """Other providers' kinds are dry-run too where the test control plane has their CRDs
+    (Cluster, Machine: permissive test CRDs), else skipped; every Elemental object must pass."""
+    topology_only = name.endswith("-clusterclass.yaml") and name.startswith("cluster-template-")
+    for variables in ({}, OVERRIDES):
+        objects = render(release_dir, name, kube_namespace, **variables)
+        known = {v: served_kinds(control_plane, v) for v in {o["apiVersion"] for o in objects}}
+        served = [o for o in objects if o["kind"] in known[o["apiVersion"]]]
+        elemental = [o for o in objects if o["apiVersion"].startswith(f"{INFRA_GROUP}/")]
+        assert elemental or topology_only, f"{name} has no Elemental object"
+        assert all(o in served for o in elemental), f"our CRDs do not serve {elemental}"
+        assert served, f"nothing in {name} can be checked"
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump_all(served, sort_keys=False))
+        result = control_plane.kubectl("apply", "--dry-run=server", "-n", kube_namespace, "-f", str(path))
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+        assert result.stdout.count("(server dry run)") == len(served), result.stdout
+    # Nothing was stored: a dry run.
+    listing = control_plane.kubectl(
+        "get", "elementalclusters,elementalclustertemplates,clusters", "-n", kube_namespace
+    )
+    assert "No resources found" in listing.stderr + listing.stdout
