@@ -237,7 +237,7 @@ class ElementalMachineController(KubeHolder):
     def _candidates(self, em: dict[str, Any]) -> list[dict[str, Any]]:
         """A host already linked to this machine (an association a crash interrupted), else
         free ones: installed, not asked to reset, not taken, matching spec.selector."""
-        hosts = self.kube.list(HOSTS, em["metadata"]["namespace"])
+        hosts = self.kube.scan(HOSTS, em["metadata"]["namespace"])  # read-only snapshots
         name = em["metadata"]["name"]
         resumed = [
             h
