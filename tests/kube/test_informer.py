@@ -1,0 +1,90 @@
+"""The watch-fed cache against a real kube-apiserver: it follows changes, and when its watch
+has expired (410 Gone) it lists again instead of serving a stale cache."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes import watch
+
+from elemental_api.records import GROUP, VERSION
+from elemental_api.store.kubeclient import api_client
+from elemental_api.store.kubewatch import Informer
+from tests.controlplane import ControlPlane
+
+
+class ExpiringInformer(Informer):
+    """Starts its first watch from resourceVersion 1, long gone from the server's window."""
+
+    relists = 0
+
+    def _relist(self) -> str:
+        self.relists += 1
+        version = super()._relist()
+        return "1" if self.relists == 1 else version
+
+
+def wait_until(check: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError("not reached")
+
+
+def host(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ElementalHost",
+        "metadata": {"name": name},
+        "spec": {},
+    }
+
+
+def test_an_expired_watch_is_answered_by_a_relist(control_plane: ControlPlane, kube_namespace: str) -> None:
+    api = api_client(str(control_plane.kubeconfig_path))
+    custom = k8s.CustomObjectsApi(api)
+    custom.create_namespaced_custom_object(GROUP, VERSION, kube_namespace, "elementalhosts", host("before"))
+    informer = ExpiringInformer(custom, group=GROUP, version=VERSION, plural="elementalhosts")
+    events: list[tuple[str, str]] = []
+    informer.add_handler(lambda event, obj, _previous: events.append((event, obj["metadata"]["name"])))
+    informer.start()
+    try:
+        assert informer.wait_synced(15)
+        wait_until(lambda: informer.relists >= 2)  # the 410 sent it back to a list
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, kube_namespace, "elementalhosts", host("after")
+        )
+        wait_until(lambda: informer.get(kube_namespace, "after") is not None)
+        assert informer.get(kube_namespace, "before") is not None
+        assert informer.connected
+        custom.delete_namespaced_custom_object(GROUP, VERSION, kube_namespace, "elementalhosts", "after")
+        wait_until(lambda: informer.get(kube_namespace, "after") is None)
+        assert ("DELETED", "after") in events
+    finally:
+        informer.stop()
+        api.close()
+
+
+def test_the_server_answers_410_to_a_watch_from_resource_version_1(control_plane: ControlPlane) -> None:
+    """What the test above relies on: watching from version 1 is a 410 on this server."""
+    api = api_client(str(control_plane.kubeconfig_path))
+    custom = k8s.CustomObjectsApi(api)
+    try:
+        with pytest.raises(k8s.ApiException) as caught:
+            for _event in watch.Watch().stream(
+                custom.list_cluster_custom_object,
+                GROUP,
+                VERSION,
+                "elementalhosts",
+                resource_version="1",
+                timeout_seconds=5,
+            ):
+                pass
+        assert caught.value.status == 410
+    finally:
+        api.close()
