@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,3 +66,14 @@ def registration_path(registration: Registration) -> str:
 def register(client: Any, host: HostIdentity, **extra: Any) -> Any:
     """POSTs the host; returns the response."""
     return client.post(host.hosts_path, json=host.create_body(**extra), headers=host.create_headers())
+
+
+def wait_for(condition: Any, timeout: float = 20, what: str = "condition", interval: float = 0.05) -> Any:
+    """Polls `condition` until it returns something truthy (returned), or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,22 +22,13 @@ from elemental_api.records import (
 )
 from tests.agent.conftest import AgentHost, dummy_registration_config, stop
 from tests.controlplane import ControlPlane
+from tests.helpers import wait_for
 
 CAPI = "cluster.x-k8s.io"
 WORK = "/var/lib/elemental/agent"
 SENTINEL = "/run/cluster-api/bootstrap-success.complete"
 BOOTSTRAP_FILE = "/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg"
 CLUSTER = "edge"
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @dataclass
@@ -124,7 +113,8 @@ class Scenario:
                 and r["spec"]["config"]["elemental"].get("registration", {}).get("token")
                 and r
             ),
-            "the operator to issue the registration token",
+            what="the operator to issue the registration token",
+            timeout=60,
         )
 
     def boot_hosts(self, registration: dict[str, Any], count: int) -> None:
@@ -153,7 +143,8 @@ class Scenario:
                 and (h["metadata"].get("labels") or {}).get(LABEL_INSTALLED) == "true"
                 and h
             ),
-            f"host {host.name()} installed",
+            what=f"host {host.name()} installed",
+            timeout=60,
         )
 
     def play_capi_cluster(self, kubeconfig: bytes) -> None:
@@ -256,7 +247,9 @@ class Scenario:
 
     def bootstrap(self, host: Host) -> None:
         """The agent applies the bootstrap and "reboots"; the bootstrap writes the sentinel."""
-        wait_for(lambda: host.agent.file(BOOTSTRAP_FILE).exists(), f"{host.name()} bootstrap file", 90)
+        wait_for(
+            lambda: host.agent.file(BOOTSTRAP_FILE).exists(), what=f"{host.name()} bootstrap file", timeout=90
+        )
         assert host.running is not None
         host.running.communicate(timeout=30)  # the agent exits after its (recorded) reboot
         host.running = None
@@ -269,7 +262,8 @@ class Scenario:
                 (h := self.elemental("elementalhosts", host.name()))
                 and (h["metadata"].get("labels") or {}).get(LABEL_BOOTSTRAPPED) == "true"
             ),
-            f"{host.name()} bootstrapped",
+            what=f"{host.name()} bootstrapped",
+            timeout=60,
         )
 
     def machine_ready(self, name: str) -> dict[str, Any]:
@@ -279,8 +273,8 @@ class Scenario:
                 and (m.get("status") or {}).get("ready")
                 and m
             ),
-            f"ElementalMachine {name} ready",
-            90,
+            what=f"ElementalMachine {name} ready",
+            timeout=90,
         )
 
     def reset_after_machine_deletion(self, machine: str) -> Host:
@@ -298,7 +292,8 @@ class Scenario:
                 (h := self.elemental("elementalhosts", host_name))
                 and (h["metadata"].get("labels") or {}).get(LABEL_NEEDS_RESET) == "true"
             ),
-            f"{host_name} asked to reset",
+            what=f"{host_name} asked to reset",
+            timeout=60,
         )
         assert host.running is not None
         host.running.communicate(timeout=60)  # `run` triggers the reset and exits
@@ -308,8 +303,12 @@ class Scenario:
         needs_reset.unlink()  # the host's own preparation for the reset
         done = host.agent.run("reset", timeout=60)
         assert done.returncode == 0, done.stderr
-        wait_for(lambda: self.elemental("elementalhosts", host_name) is None, f"{host_name} gone")
-        assert wait_for(lambda: self.elemental("elementalmachines", machine) is None, f"{machine} gone")
+        wait_for(
+            lambda: self.elemental("elementalhosts", host_name) is None, what=f"{host_name} gone", timeout=60
+        )
+        assert wait_for(
+            lambda: self.elemental("elementalmachines", machine) is None, what=f"{machine} gone", timeout=60
+        )
         return host
 
     def stop_all(self) -> None:

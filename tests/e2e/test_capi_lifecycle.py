@@ -13,7 +13,8 @@ from kubernetes import client as k8s
 from elemental_api.records import LABEL_ELEMENTAL_MACHINE_NAME, LABEL_INSTALLED
 from tests.controlplane import ControlPlane
 from tests.e2e.processes import OperatorProcess
-from tests.e2e.scenario import Scenario, kubeconfig_bytes, node, wait_for
+from tests.e2e.scenario import Scenario, kubeconfig_bytes, node
+from tests.helpers import wait_for
 from tests.live import LiveServer
 
 
@@ -99,4 +100,4 @@ def run(scenario: Scenario, workload_cluster: ControlPlane) -> None:
     fresh = scenario.wait_installed(reset_host)
     assert fresh["metadata"]["labels"][LABEL_INSTALLED] == "true"
     assert LABEL_ELEMENTAL_MACHINE_NAME not in fresh["metadata"]["labels"]
-    wait_for(lambda: len(scenario.elemental_hosts()) == 3, "three hosts again")
+    wait_for(lambda: len(scenario.elemental_hosts()) == 3, what="three hosts again", timeout=60)

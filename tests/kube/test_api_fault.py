@@ -16,7 +16,7 @@ from kubernetes import client as k8s
 
 from elemental_api.records import GROUP, VERSION
 from tests.controlplane import ControlPlane
-from tests.helpers import HostIdentity
+from tests.helpers import HostIdentity, wait_for
 from tests.live import LiveServer
 
 
@@ -24,15 +24,6 @@ from tests.live import LiveServer
 def kube_live_server(control_plane: ControlPlane, tmp_path: Path) -> Iterator[LiveServer]:
     with LiveServer(tmp_path / "api", kubeconfig=control_plane.kubeconfig_path) as server:
         yield server
-
-
-def wait_until(check: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not reached in {timeout}s")
 
 
 def test_api_answers_503_while_kube_apiserver_is_down_and_recovers(
@@ -71,9 +62,9 @@ def test_api_answers_503_while_kube_apiserver_is_down_and_recovers(
         worker = threading.Thread(target=check_in)
         worker.start()
         try:
-            wait_until(lambda: statuses[200] >= 5, 20)
+            wait_for(lambda: statuses[200] >= 5, 20)
             control_plane.stop()
-            wait_until(lambda: statuses[503] >= 5, 30)
+            wait_for(lambda: statuses[503] >= 5, 30)
             assert client.get("/readyz").status_code == 503
             late = HostIdentity(registration, "host-during-outage")
             refused = client.post(late.hosts_path, json=late.create_body(), headers=late.create_headers())
@@ -82,10 +73,10 @@ def test_api_answers_503_while_kube_apiserver_is_down_and_recovers(
         finally:
             control_plane.start()
         ok_before = statuses[200]
-        wait_until(lambda: statuses[200] >= ok_before + 10, 60)
+        wait_for(lambda: statuses[200] >= ok_before + 10, 60)
         stop.set()
         worker.join(10)
-        wait_until(lambda: client.get("/readyz").status_code == 200, 30)
+        wait_for(lambda: client.get("/readyz").status_code == 200, 30)
         assert statuses[500] == 0, statuses
         assert unavailable_without_retry_after == 0
         assert set(statuses) <= {200, 503, -1}, statuses

@@ -3,7 +3,6 @@ has expired (410 Gone) it lists again instead of serving a stale cache."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from elemental_api.records import GROUP, VERSION
 from elemental_api.store.kubeclient import api_client
 from elemental_api.store.kubewatch import Informer
 from tests.controlplane import ControlPlane
+from tests.helpers import wait_for
 
 
 class ExpiringInformer(Informer):
@@ -25,15 +25,6 @@ class ExpiringInformer(Informer):
         self.relists += 1
         version = super()._relist()
         return "1" if self.relists == 1 else version
-
-
-def wait_until(check: Any, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("not reached")
 
 
 def host(name: str) -> dict[str, Any]:
@@ -55,15 +46,15 @@ def test_an_expired_watch_is_answered_by_a_relist(control_plane: ControlPlane, k
     informer.start()
     try:
         assert informer.wait_synced(15)
-        wait_until(lambda: informer.relists >= 2)  # the 410 sent it back to a list
+        wait_for(lambda: informer.relists >= 2)  # the 410 sent it back to a list
         custom.create_namespaced_custom_object(
             GROUP, VERSION, kube_namespace, "elementalhosts", host("after")
         )
-        wait_until(lambda: informer.get(kube_namespace, "after") is not None)
+        wait_for(lambda: informer.get(kube_namespace, "after") is not None)
         assert informer.get(kube_namespace, "before") is not None
         assert informer.connected
         custom.delete_namespaced_custom_object(GROUP, VERSION, kube_namespace, "elementalhosts", "after")
-        wait_until(lambda: informer.get(kube_namespace, "after") is None)
+        wait_for(lambda: informer.get(kube_namespace, "after") is None)
         assert ("DELETED", "after") in events
     finally:
         informer.stop()

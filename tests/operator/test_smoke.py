@@ -1,21 +1,11 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from tests.helpers import wait_for
 from tests.operator.conftest import API_ENDPOINT
 
 G, V = "infrastructure.cluster.x-k8s.io", "v1beta1"
-
-
-def wait_for(check: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_registration_gets_uri_key_and_token(
