@@ -165,7 +165,7 @@ def _named(parser: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace) -> Store:
     try:
-        store = open_store(args.store, kubeconfig=args.kubeconfig)
+        store = open_store(args.store, kubeconfig=args.kubeconfig, watch=False)
     except ValueError as error:
         raise CliError(str(error)) from error
     args.opened_stores.append(store)

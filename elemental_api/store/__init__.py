@@ -16,14 +16,17 @@ __all__ = ["AlreadyExists", "Conflict", "NotFound", "Store", "StoreError", "Stor
 DEFAULT_STORE_URL = "sqlite:///elemental.db"
 
 
-def open_store(url: str = DEFAULT_STORE_URL, *, kubeconfig: str | None = None) -> Store:
-    """Opens `sqlite:///PATH` (embedded) or `kubernetes` (custom resources in a cluster)."""
+def open_store(url: str = DEFAULT_STORE_URL, *, kubeconfig: str | None = None, watch: bool = True) -> Store:
+    """Opens `sqlite:///PATH` (embedded) or `kubernetes` (custom resources in a cluster).
+
+    watch: serve Kubernetes reads from watch-fed caches (a server); False reads directly
+    (a one-shot CLI command, which would otherwise list everything first)."""
     if url.startswith("sqlite://"):
         from elemental_api.store.sqlite import SqliteStore
 
         return SqliteStore(url.removeprefix("sqlite://").removeprefix("/") or "elemental.db")
     if url == "kubernetes":
-        from elemental_api.store.kubernetes import KubernetesStore  # type: ignore[import-not-found,unused-ignore]
+        from elemental_api.store.kubernetes import KubernetesStore
 
-        return KubernetesStore(kubeconfig=kubeconfig)  # type: ignore[no-any-return,unused-ignore]
+        return KubernetesStore(kubeconfig=kubeconfig, watch=watch)
     raise ValueError(f"--store must be sqlite:///PATH or kubernetes, not {url!r}")
