@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
+import flask
 from pydantic import BaseModel, ValidationError
 
 from elemental_api import hostlogic, problems
@@ -18,7 +19,9 @@ from elemental_models.api import ApiBootstrapResponse, ApiHostCreateRequest, Api
 log = logging.getLogger(__name__)
 MAX_WRITE_ATTEMPTS = 20
 
-Response = tuple[dict[str, Any] | None, int] | tuple[dict[str, Any] | None, int, dict[str, str]]
+Response = (
+    tuple[dict[str, Any] | None, int] | tuple[dict[str, Any] | None, int, dict[str, str]] | flask.Response
+)
 # Several content types are declared per operation (JSON and problem+json): name ours.
 JSON = {"Content-Type": "application/json"}
 Model = TypeVar("Model", bound=BaseModel)
@@ -46,7 +49,7 @@ def create_host(namespace: str, registrationName: str, body: dict[str, Any]) -> 
             f"ElementalHost '{host.name}' already exists in namespace '{namespace}'"
         ) from error
     log.info("host registered", extra=_ids(host))
-    return None, 201, {"Location": host_path(namespace, registrationName, host.name)}
+    return _empty(201, Location=host_path(namespace, registrationName, host.name))
 
 
 def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[str, Any]) -> Response:
@@ -84,7 +87,7 @@ def delete_host(namespace: str, registrationName: str, hostName: str) -> Respons
     host: Host = token_info()["host"]
     services().store.request_host_deletion(host)
     log.info("host marked for deletion", extra=_ids(host))
-    return None, 202
+    return _empty(202)
 
 
 def get_bootstrap(namespace: str, registrationName: str, hostName: str) -> Response:
@@ -111,6 +114,14 @@ def _parse(model: type[Model], body: dict[str, Any]) -> Model:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise problems.bad_request(f"'{where}' is invalid: {first['msg']}") from None
+
+
+def _empty(status: int, **headers: str) -> flask.Response:
+    """An answer without a body, and so without a Content-Type (connexion would otherwise
+    label it with the only media type the operation declares: problem+json)."""
+    response = flask.Response(status=status, headers=headers)
+    del response.headers["Content-Type"]
+    return response
 
 
 def _check_metadata(labels: dict[str, str] | None, annotations: dict[str, str] | None) -> None:

@@ -34,6 +34,7 @@ def test_create_host_applies_registration_labels_and_answers_location(client: An
     assert response.headers["location"] == (
         "/elemental/v1/namespaces/default/registrations/labelled/hosts/m-1"
     )
+    assert "content-type" not in response.headers  # no body, so no media type
     stored = store.get_host("default", "m-1")
     assert stored is not None
     assert stored.labels == {"site": "edge-1", "rack": "r7"}
@@ -131,7 +132,9 @@ def test_full_lifecycle_register_install_bootstrap_delete_reset_gone(
     assert client.get(f"{host.path}/bootstrap", headers=host.auth()).status_code == 200
     assert client.patch(host.path, headers=host.auth(), json={"bootstrapped": True}).json()["bootstrapped"]
 
-    assert client.delete(host.path, headers=host.auth()).status_code == 202
+    deleted = client.delete(host.path, headers=host.auth())
+    assert deleted.status_code == 202
+    assert "content-type" not in deleted.headers
     assert client.delete(host.path, headers=host.auth()).status_code == 202  # again: still accepted
     after_delete = client.patch(host.path, headers=host.auth(), json={}).json()
     assert after_delete["needsReset"] is True
