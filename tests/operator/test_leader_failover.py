@@ -71,3 +71,28 @@ def test_the_standby_takes_over_when_the_leader_dies(
     finally:
         for operator in operators:
             operator.stop()
+
+
+def test_a_leader_that_cannot_renew_its_lease_stops(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    """Never act without the lease: when renewals fail past the deadline (here the API server
+    is down), the operator exits with status 1 instead of carrying on."""
+    operator = OperatorProcess(
+        kubeconfig=control_plane.kubeconfig_path,
+        api_endpoint="https://e.example",
+        log_path=tmp_path / "operator.log",
+        extra=("--leader-elect", "--leader-elect-namespace", kube_namespace),
+    ).start()
+    try:
+        wait_for(lambda: is_leader(operator), 30, "leadership")
+        control_plane.stop(graceful=False)
+        try:
+            assert operator.process is not None
+            status = operator.process.wait(40)  # renew deadline 10 s, retries every 2 s
+        finally:
+            control_plane.start()
+        assert status == 1, operator.log()
+        assert "leader lease lost" in operator.log()
+    finally:
+        operator.stop()
