@@ -69,11 +69,13 @@ def register(client: Any, host: HostIdentity, **extra: Any) -> Any:
 
 
 def wait_for(condition: Any, timeout: float = 20, what: str = "condition", interval: float = 0.05) -> Any:
-    """Polls `condition` until it returns something truthy (returned), or fails the test."""
+    """Polls `condition` until it returns something truthy (returned), or fails the test
+    saying what it waited for and the last value seen."""
     deadline = time.monotonic() + timeout
+    last: Any = None
     while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
+        last = condition()
+        if last:
+            return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")

@@ -12,8 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import yaml
 from elemental_api import registrations
 from elemental_api.records import Registration
 from elemental_api.store import Store
-from tests.helpers import make_registration
+from tests.helpers import make_registration, wait_for
 from tests.live import free_port, live_server  # noqa: F401  (the fixture, for the modules here)
 
 AGENT_TIMEOUT = 30.0
@@ -98,16 +97,6 @@ def finish(process: subprocess.Popen[str], timeout: float = 20) -> tuple[int, st
     except subprocess.TimeoutExpired:
         return stop(process)[0] or -1, "the agent did not exit by itself"
     return process.returncode, err
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 # A stand-in for elemental-toolkit's `elemental` CLI: records each call's arguments and

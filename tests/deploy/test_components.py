@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import secrets
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -34,7 +33,7 @@ from tests.deploy.service_accounts import (
     service_account_name,
     username,
 )
-from tests.helpers import HostIdentity
+from tests.helpers import HostIdentity, wait_for
 
 G, V = "infrastructure.cluster.x-k8s.io", "v1beta1"
 RBAC_DOC = REPO_ROOT / "docs" / "RBAC.md"
@@ -76,17 +75,6 @@ def components(
     rendered = render_components(release_dir, out, {"ELEMENTAL_API_ENDPOINT": "elemental.example.com"})
     apply_components(plane, rendered)
     return rendered
-
-
-def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 # -- every object ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from elemental_api.records import (
     LABEL_INSTALLED,
 )
 from tests.controlplane import ControlPlane
+from tests.helpers import wait_for
 
 G, V = "infrastructure.cluster.x-k8s.io", "v1beta1"
 CAPI_G = "cluster.x-k8s.io"
@@ -47,18 +48,6 @@ KIND_OF = {
     CLUSTERS: "Cluster",
 }
 T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 20, what: str = "condition") -> T:
-    """Polls `check` until it returns something truthy; returns that."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def stays(check: Callable[[], bool], seconds: float, what: str = "state") -> None:
