@@ -116,9 +116,7 @@ def _register(ctx: AgentContext, args: argparse.Namespace) -> int:
     log.info("Finalizing Registration")
     phases.finalize_registration(ctx)
     if args.install:
-        log.info("Installing host")
-        phases.install(ctx)
-        phases.handle_post(ctx.plugin, ctx.config.agent.post_install)
+        return _install(ctx, args)
     return 0
 
 

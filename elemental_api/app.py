@@ -19,7 +19,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from elemental_api import observability, validation
+from elemental_api import observability, problems, validation
 from elemental_api.services import SCOPE_KEY, Services
 from elemental_api.store import Store, StoreUnavailable
 from elemental_api.wsgi_bridge import BufferedWSGIBridge
@@ -158,7 +158,10 @@ def _add_operational_routes(app: connexion.FlaskApp, store: Store) -> None:
 def _store_unavailable(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
     log.warning("store unavailable", extra={"error": str(error)})
     return _problem_response(
-        503, "Service Unavailable", "the store is unavailable, retry later", {"Retry-After": "5"}
+        503,
+        "Service Unavailable",
+        "the store is unavailable, retry later",
+        {"Retry-After": str(problems.RETRY_AFTER_SECONDS)},
     )
 
 

@@ -14,9 +14,6 @@ from elemental_api.records import (
 )
 from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse
 
-# Holds a deleted host until it has reset (upstream's name, shared with the ElementalMachine).
-FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
-
 
 class PatchRefused(ValueError):
     """The patch is well-formed but not allowed in the host's state."""

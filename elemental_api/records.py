@@ -25,6 +25,10 @@ LABEL_RESET = f"{_HOST}/reset"
 LABEL_IN_PLACE_UPDATE = f"{_HOST}/in-place-update"
 LABEL_CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
 
+# Upstream's one finalizer name, on ElementalHosts (held until the host has reset) and on
+# ElementalMachines (held until the machine's host is asked to reset).
+FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
+
 # Label and annotation key prefixes that only the provider may set.
 PROVIDER_OWNED_PREFIXES = (f"{_HOST}/", "cluster.x-k8s.io/")
 

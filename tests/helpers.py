@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,3 +80,20 @@ def wait_for(condition: Any, timeout: float = 20, what: str = "condition", inter
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+# What must never reach a client: tracebacks, source locations, exception class names.
+PYTHON_INTERNALS = re.compile(r"Traceback|File \"|\b[A-Z]\w+(Error|Exception|Problem)\b")
+
+
+def assert_problem(response: Any, status: int, mentions: str = "") -> dict[str, Any]:
+    """`status`, as application/problem+json whose detail is a plain sentence."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    detail = body.get("detail")
+    assert isinstance(detail, str) and detail.strip(), body
+    assert not PYTHON_INTERNALS.search(detail), detail
+    assert mentions.lower() in detail.lower(), detail
+    return body

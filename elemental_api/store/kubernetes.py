@@ -16,12 +16,13 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from elemental_api.hostlogic import FINALIZER, marked_for_reset, may_be_released
+from elemental_api.hostlogic import marked_for_reset, may_be_released
 from elemental_api.records import (
     API_VERSION,
     BOOTSTRAP_FORMAT_FIELD,
     BOOTSTRAP_VALUE_FIELD,
     DEFAULT_BOOTSTRAP_FORMAT,
+    FINALIZER,
     GROUP,
     SIGNING_KEY_FIELD,
     VERSION,
@@ -30,6 +31,7 @@ from elemental_api.records import (
     ObjectRef,
     Registration,
 )
+from elemental_api.store import patching
 from elemental_api.store.base import AlreadyExists, Conflict, NotFound, StoreUnavailable
 from elemental_api.store.kubeclient import api_client
 from elemental_api.store.kubewatch import Informer
@@ -176,14 +178,13 @@ class KubernetesStore:
         if current.version != host.version:
             raise Conflict(f"host {host.namespace}/{host.name} changed")
         obj = current_obj
-        main_patch = _main_patch(current, host)
-        if main_patch:
-            main_patch["metadata"]["resourceVersion"] = host.version
+        before, after = _writable(current), _writable(host)
+        main_patch = patching.object_patch(before, after)
+        if main_patch is not None:
             obj = self._patch_host(host, main_patch, status=False)
-        status = {"phase": host.phase, "conditions": host.conditions}
-        if (current.phase, current.conditions) != (host.phase, host.conditions):
-            patch = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "status": status}
-            obj = self._patch_host(host, patch, status=True)
+        status_patch = patching.status_patch(before, after, obj["metadata"]["resourceVersion"])
+        if status_patch is not None:
+            obj = self._patch_host(host, status_patch, status=True)
         updated = _host(obj)
         if may_be_released(updated):
             self._release(obj)
@@ -418,22 +419,11 @@ def _host(obj: dict[str, Any]) -> Host:
     )
 
 
-def _main_patch(current: Host, wanted: Host) -> dict[str, Any]:
-    """A JSON merge patch of metadata and spec from `current` to `wanted` ({} if equal)."""
-    patch: dict[str, Any] = {}
-    for field, key in (("labels", "labels"), ("annotations", "annotations")):
-        old, new = getattr(current, field), getattr(wanted, field)
-        if old != new:
-            changes: dict[str, Any] = {k: v for k, v in new.items() if old.get(k) != v}
-            changes.update({k: None for k in old if k not in new})
-            patch.setdefault("metadata", {})[key] = changes
-    spec: dict[str, Any] = {}
-    if current.pub_key != wanted.pub_key:
-        spec["pubKey"] = wanted.pub_key
-    if current.os_version_management != wanted.os_version_management:
-        spec["osVersionManagement"] = wanted.os_version_management
-    if spec:
-        patch["spec"] = spec
-    if patch:
-        patch.setdefault("metadata", {})
-    return patch
+def _writable(host: Host) -> dict[str, Any]:
+    """The parts of an ElementalHost the API writes, shaped as the resource, for the
+    merge-patch diff the operator uses too (elemental_api.store.patching)."""
+    return {
+        "metadata": {"labels": host.labels, "annotations": host.annotations, "resourceVersion": host.version},
+        "spec": {"pubKey": host.pub_key, "osVersionManagement": host.os_version_management},
+        "status": {"phase": host.phase, "conditions": host.conditions},
+    }

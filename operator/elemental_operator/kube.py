@@ -16,8 +16,9 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from elemental_api.store import patching
 from elemental_api.store.kubewatch import Informer
-from elemental_operator import metrics, patching
+from elemental_operator import metrics
 
 log = logging.getLogger(__name__)
 TIMEOUT = (3, 15)

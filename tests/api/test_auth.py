@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import socket
 import time
 from collections.abc import Callable
@@ -29,24 +28,14 @@ from elemental_api import registrations, tokens
 from elemental_api.observability import JsonFormatter
 from elemental_api.records import Bootstrap, Registration
 from elemental_api.store import Store
-from tests.helpers import TEST_ENDPOINT, HostIdentity, make_registration, register, registration_path
-
-# What must never reach a client: tracebacks, source locations, exception class names.
-PYTHON_INTERNALS = re.compile(r"Traceback|File \"|\b[A-Z]\w+(Error|Exception|Problem)\b")
-
-
-def assert_problem(response: Any, status: int, mentions: str = "") -> dict[str, Any]:
-    """`status`, as application/problem+json whose detail is a plain sentence."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    detail = body.get("detail")
-    assert isinstance(detail, str) and detail.strip(), body
-    assert not PYTHON_INTERNALS.search(detail), detail
-    assert mentions.lower() in detail.lower(), detail
-    return body
-
+from tests.helpers import (
+    TEST_ENDPOINT,
+    HostIdentity,
+    assert_problem,
+    make_registration,
+    register,
+    registration_path,
+)
 
 # --- hand-made tokens -------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ from the input alone.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,24 +14,10 @@ import pytest
 
 from elemental_api.records import LABEL_CLUSTER_NAME, LABEL_INSTALLED
 from elemental_api.store import Store
-from tests.helpers import HostIdentity, register
+from tests.helpers import HostIdentity, assert_problem, register
 
-PYTHON_INTERNALS = re.compile(r"Traceback|File \"|\b[A-Z]\w+(Error|Exception|Problem)\b")
 MIB = 1024 * 1024
 JSON = {"Content-Type": "application/json"}
-
-
-def assert_problem(response: Any, status: int, mentions: str = "") -> dict[str, Any]:
-    """`status`, as application/problem+json whose detail is a plain sentence."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    detail = body.get("detail")
-    assert isinstance(detail, str) and detail.strip(), body
-    assert not PYTHON_INTERNALS.search(detail), detail
-    assert mentions.lower() in detail.lower(), detail
-    return body
 
 
 @pytest.fixture

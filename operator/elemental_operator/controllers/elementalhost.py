@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from elemental_api import hostlogic
 from elemental_api.records import (
+    FINALIZER,
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
     LABEL_INSTALLED,
@@ -29,8 +29,6 @@ from elemental_operator.controllers.base import (
     with_summary,
 )
 from elemental_operator.kube import ELEMENTAL_MACHINES, HOSTS, Resource
-
-FINALIZER = hostlogic.FINALIZER
 
 
 class ElementalHostController(KubeHolder):

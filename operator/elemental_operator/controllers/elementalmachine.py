@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from elemental_api.records import (
+    FINALIZER,
     LABEL_BOOTSTRAPPED,
     LABEL_CLUSTER_NAME,
     LABEL_ELEMENTAL_MACHINE_NAME,
@@ -44,7 +45,6 @@ from elemental_operator.kube import (
 )
 
 log = logging.getLogger(__name__)
-FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
 ASSOCIATION, HOST_READY, PROVIDER_ID = "AssociationReady", "HostReady", "ProviderIDReady"
 
 
