@@ -20,7 +20,7 @@ from elemental_agent import __version__
 from elemental_agent.config import Config
 from elemental_agent.errors import ApiError, ConfigError, RequestRefused, RetryableError
 from elemental_agent.hostroot import HostRoot
-from elemental_api.tokens import SigningKey, issue_host_token
+from elemental_core.tokens import SigningKey, issue_host_token
 from elemental_models.api import (
     ApiBootstrapResponse,
     ApiHostCreateRequest,

@@ -14,7 +14,7 @@ from elemental_agent.config import DEFAULT_RECONCILIATION, Config, format_durati
 from elemental_agent.errors import Stopped
 from elemental_agent.hostroot import HostRoot
 from elemental_agent.plugins.base import BOOTSTRAP_SENTINEL, Plugin
-from elemental_api.tokens import SigningKey
+from elemental_core.tokens import SigningKey
 
 log = logging.getLogger(__name__)
 

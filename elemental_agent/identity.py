@@ -7,7 +7,7 @@ import posixpath
 
 from elemental_agent.errors import AgentError
 from elemental_agent.hostroot import HostRoot
-from elemental_api.tokens import InvalidKey, SigningKey
+from elemental_core.tokens import InvalidKey, SigningKey
 
 log = logging.getLogger(__name__)
 

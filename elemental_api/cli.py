@@ -14,9 +14,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from elemental_api import hostlogic, names, registrations, tls, tokens
-from elemental_api.records import Bootstrap, Host, Registration
+from elemental_api import tls
 from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
+from elemental_core import hosts, names, registrations, tokens
+from elemental_core.records import Bootstrap, Host, Registration
 from elemental_models.api import ApiRegistrationResponse
 
 DEFAULT_PORT = 9090
@@ -292,7 +293,7 @@ def _host_list(args: argparse.Namespace) -> int:
     namespace = None if args.all_namespaces else args.namespace
     print("NAMESPACE\tNAME\tREGISTRATION\tPHASE\tINSTALLED\tBOOTSTRAPPED\tNEEDS-RESET")
     for host in _open(args).list_hosts(namespace):
-        view = hostlogic.host_response(host)
+        view = hosts.host_response(host)
         print(
             f"{host.namespace}\t{host.name}\t{host.registration}\t{host.phase or '-'}\t"
             f"{view.installed}\t{view.bootstrapped}\t{view.needsReset}"

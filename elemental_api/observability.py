@@ -1,22 +1,13 @@
-"""Structured JSON logs and Prometheus metrics for the API.
-
-Logs carry ids (namespace, registration, host), never tokens, keys or bootstrap data.
-"""
+"""Prometheus metrics for the API (its logs are elemental_core.logs)."""
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import re
-import sys
 import time
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-_STANDARD_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 REQUESTS = Counter("elemental_api_requests_total", "API requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -32,32 +23,6 @@ _ROUTES = (
     (re.compile(r"^/elemental/v1/namespaces/[^/]+/registrations/[^/]+/hosts$"), "hosts"),
     (re.compile(r"^/elemental/v1/namespaces/[^/]+/registrations/[^/]+$"), "registration"),
 )
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        entry.update(
-            (k, v) for k, v in record.__dict__.items() if k not in _STANDARD_RECORD_FIELDS and v is not None
-        )
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(debug: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    for noisy in ("uvicorn.access", "connexion", "httpx", "kubernetes", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def route_of(path: str) -> str:

@@ -12,10 +12,11 @@ from typing import Any
 
 from connexion.lifecycle import ConnexionRequest
 
-from elemental_api import problems, tokens
-from elemental_api.records import Registration
+from elemental_api import problems
 from elemental_api.services import Services, from_scope
 from elemental_api.store import StoreUnavailable
+from elemental_core import tokens
+from elemental_core.records import Registration
 
 log = logging.getLogger(__name__)
 _BEARER = "bearer "

@@ -92,8 +92,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         # Runs in each worker after the fork: every worker opens its own store connection.
         from elemental_api.app import create_app
-        from elemental_api.observability import configure_logging
         from elemental_api.store import open_store
+        from elemental_core.logs import configure_logging
 
         configure_logging(self.options.debug)
         store = open_store(self.options.store_url, kubeconfig=self.options.kubeconfig)

@@ -15,8 +15,8 @@ import pytest
 from kubernetes import client as k8s
 
 from elemental_api.app import create_app
-from elemental_api.records import GROUP, VERSION
 from elemental_api.store import Store, open_store
+from elemental_core.vocabulary import GROUP, VERSION
 from tests.controlplane import ControlPlane
 from tests.helpers import HostIdentity, make_registration
 
@@ -45,7 +45,11 @@ def wipe_elemental_objects(control_plane: ControlPlane) -> None:
             for host in hosts["items"]:
                 if host["metadata"].get("finalizers"):
                     custom.patch_namespaced_custom_object(
-                        GROUP, VERSION, namespace, "elementalhosts", host["metadata"]["name"],
+                        GROUP,
+                        VERSION,
+                        namespace,
+                        "elementalhosts",
+                        host["metadata"]["name"],
                         {"metadata": {"finalizers": None}},
                     )
             for plural in ("elementalhosts", "elementalregistrations"):

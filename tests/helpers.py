@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from elemental_api import registrations, tokens
-from elemental_api.records import Registration
 from elemental_api.store import Store
+from elemental_core import registrations, tokens
+from elemental_core.records import Registration
 
 BASE = "/elemental/v1"
 TEST_ENDPOINT = "http://testserver"

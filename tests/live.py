@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from elemental_api.records import Registration
 from elemental_api.store import Store, open_store
+from elemental_core.records import Registration
 from tests.helpers import make_registration
 
 STARTUP_TIMEOUT_SECONDS = 30.0

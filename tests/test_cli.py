@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from elemental_api import cli, tokens
-from elemental_api.records import LABEL_NEEDS_RESET, Host
+from elemental_api import cli
 from elemental_api.store import Store, open_store
+from elemental_core import tokens
+from elemental_core.records import Host
+from elemental_core.vocabulary import LABEL_NEEDS_RESET
 from tests.helpers import HostIdentity, make_registration
 from tests.live import elemental_api_command
 

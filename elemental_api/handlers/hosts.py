@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 import flask
 from pydantic import BaseModel, ValidationError
 
-from elemental_api import hostlogic, problems
+from elemental_api import problems
 from elemental_api.handlers._context import services, token_info
-from elemental_api.names import InvalidMetadata, check_client_metadata
-from elemental_api.records import Host, host_path
 from elemental_api.security import verify_new_host_token
 from elemental_api.store import AlreadyExists, Conflict, NotFound
+from elemental_core import hosts as host_rules
+from elemental_core.names import InvalidMetadata, check_client_metadata
+from elemental_core.records import Host
+from elemental_core.vocabulary import host_path
 from elemental_models.api import ApiBootstrapResponse, ApiHostCreateRequest, ApiHostPatchRequest
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def create_host(namespace: str, registrationName: str, body: dict[str, Any]) -> 
         host_name=request.name.root,
         pub_key=request.pubKey,
     )
-    host = hostlogic.new_host(registration, request)
+    host = host_rules.new_host(registration, request)
     try:
         services().store.create_host(host)
     except AlreadyExists as error:
@@ -62,8 +64,8 @@ def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[
     store = services().store
     for _ in range(MAX_WRITE_ATTEMPTS):
         try:
-            updated = hostlogic.apply_patch(host, patch)
-        except hostlogic.PatchRefused as error:
+            updated = host_rules.apply_patch(host, patch)
+        except host_rules.PatchRefused as error:
             raise problems.bad_request(str(error)) from error
         if updated == host:
             break  # a check-in that changes nothing writes nothing
@@ -80,7 +82,7 @@ def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[
             raise problems.not_found(f"ElementalHost '{hostName}' not found") from error
     else:
         raise problems.unavailable("the host is being changed by others too often, retry later")
-    return hostlogic.host_response(host).model_dump(mode="json", exclude_none=True), 200, JSON
+    return host_rules.host_response(host).model_dump(mode="json", exclude_none=True), 200, JSON
 
 
 def delete_host(namespace: str, registrationName: str, hostName: str) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from elemental_api.handlers._context import token_info
-from elemental_api.registrations import registration_response
+from elemental_core.registrations import registration_response
 
 
 def get_registration(namespace: str, registrationName: str) -> tuple[dict[str, Any], int, dict[str, str]]:

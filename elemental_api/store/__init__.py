@@ -6,12 +6,22 @@ from elemental_api.store.base import (
     AlreadyExists,
     Conflict,
     NotFound,
+    Rejected,
     Store,
     StoreError,
     StoreUnavailable,
 )
 
-__all__ = ["AlreadyExists", "Conflict", "NotFound", "Store", "StoreError", "StoreUnavailable", "open_store"]
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "NotFound",
+    "Rejected",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "open_store",
+]
 
 DEFAULT_STORE_URL = "sqlite:///elemental.db"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from elemental_api.records import Bootstrap, Host, Registration
+from elemental_core.records import Bootstrap, Host, Registration
 
 
 class StoreError(Exception):
@@ -21,6 +21,10 @@ class AlreadyExists(StoreError):
 
 class Conflict(StoreError):
     """The record changed since it was read (optimistic concurrency); read again and retry."""
+
+
+class Rejected(StoreError):
+    """The backing store refused the change as invalid (for instance a CRD's schema)."""
 
 
 class StoreUnavailable(StoreError):

@@ -16,19 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from elemental_api.conditions import now_rfc3339
-from elemental_api.hostlogic import marked_for_reset, may_be_released
-from elemental_api.records import (
+from elemental_api.store.base import AlreadyExists, Conflict, NotFound, StoreUnavailable
+from elemental_core.conditions import now_rfc3339
+from elemental_core.hosts import marked_for_reset, may_be_released
+from elemental_core.records import Bootstrap, Host, ObjectRef, Registration
+from elemental_core.vocabulary import (
     BOOTSTRAP_FORMAT_FIELD,
     BOOTSTRAP_VALUE_FIELD,
     DEFAULT_BOOTSTRAP_FORMAT,
     SIGNING_KEY_FIELD,
-    Bootstrap,
-    Host,
-    ObjectRef,
-    Registration,
 )
-from elemental_api.store.base import AlreadyExists, Conflict, NotFound, StoreUnavailable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS registrations (

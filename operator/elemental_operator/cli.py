@@ -11,11 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from elemental_api.observability import configure_logging
-from elemental_api.store.kubeclient import api_client
+from elemental_core.logs import configure_logging
 from elemental_operator.controllers.base import Settings
-from elemental_operator.kube import Kube
-from elemental_operator.manager import Manager, ManagerOptions
+from elemental_operator.manager import Manager, ManagerOptions, connect
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"elemental-operator: {error}", file=sys.stderr)
         return 2
     configure_logging(args.debug)
-    kube = Kube(api_client(args.kubeconfig))
+    kube = connect(args.kubeconfig)
     manager = Manager(
         kube,
         ManagerOptions(

@@ -4,7 +4,6 @@ per controller, until SIGTERM/SIGINT or the loss of the leader lease."""
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -12,6 +11,19 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from elemental_core.vocabulary import (
+    CLUSTERS,
+    ELEMENTAL_CLUSTERS,
+    ELEMENTAL_MACHINES,
+    HOSTS,
+    MACHINES,
+    REGISTRATIONS,
+    Resource,
+)
+from elemental_kube.client import api_client
+from elemental_kube.errors import KubeError
+from elemental_kube.leases import LeaderElector
+from elemental_kube.objects import Kube
 from elemental_operator import metrics
 from elemental_operator.controllers.base import Controller, Key, Settings
 from elemental_operator.controllers.elementalcluster import ElementalClusterController
@@ -19,11 +31,21 @@ from elemental_operator.controllers.elementalhost import ElementalHostController
 from elemental_operator.controllers.elementalmachine import ElementalMachineController
 from elemental_operator.controllers.elementalregistration import ElementalRegistrationController
 from elemental_operator.health import HealthServer
-from elemental_operator.kube import Kube, KubeError, Resource
-from elemental_operator.leader import LeaderElector
 from elemental_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
+FIELD_MANAGER = "elemental-operator"
+WATCHED = (REGISTRATIONS, HOSTS, ELEMENTAL_MACHINES, ELEMENTAL_CLUSTERS, MACHINES, CLUSTERS)
+
+
+def connect(kubeconfig: str | None) -> Kube:
+    """The operator's view of the cluster: caches of every kind it reconciles or watches,
+    and a count of the requests it sends (a metric)."""
+    return Kube(
+        api_client(kubeconfig, field_manager=FIELD_MANAGER),
+        watched=WATCHED,
+        on_request=lambda verb: metrics.API_REQUESTS.labels(verb).inc(),
+    )
 
 
 @dataclass
@@ -53,7 +75,11 @@ class Manager:
         identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
         self.elector = (
             LeaderElector(
-                kube, namespace=options.leader_namespace, name=options.leader_name, identity=identity
+                kube,
+                namespace=options.leader_namespace,
+                name=options.leader_name,
+                identity=identity,
+                on_leading=lambda leading: metrics.LEADER.set(1 if leading else 0),
             )
             if options.leader_elect
             else None
@@ -182,7 +208,3 @@ def _enqueue_mapped(queue: WorkQueue, mapper: Any, resource: Resource) -> Any:
             queue.add(key)
 
     return handler
-
-
-def identity_namespace() -> str:
-    return os.environ.get("POD_NAMESPACE", "default")

@@ -11,7 +11,7 @@ import os
 
 from flask import Flask, Response, request
 
-from elemental_api import tokens
+from elemental_core import tokens
 
 app = Flask(__name__)
 with open(os.environ["BENCH_FLOOR_KEYS"]) as keys_file:

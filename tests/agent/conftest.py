@@ -21,9 +21,9 @@ import pytest
 import uvicorn
 import yaml
 
-from elemental_api import registrations
-from elemental_api.records import Registration
 from elemental_api.store import Store
+from elemental_core import registrations
+from elemental_core.records import Registration
 from tests.helpers import make_registration, wait_for
 from tests.live import free_port, live_server  # noqa: F401  (the fixture, for the modules here)
 

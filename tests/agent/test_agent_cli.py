@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from elemental_agent.smbios import LABEL_PREFIX
-from elemental_api.records import LABEL_BOOTSTRAPPED, LABEL_INSTALLED, Bootstrap
 from elemental_api.store import Store
+from elemental_core.records import Bootstrap
+from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_INSTALLED
 from tests.agent.conftest import (
     FAST,
     STAND_IN,

@@ -21,9 +21,9 @@ from elemental_agent.config import Config
 from elemental_agent.errors import ConfigError, RequestRefused, RetryableError
 from elemental_agent.hostroot import HostRoot
 from elemental_api.app import create_app
-from elemental_api.records import Bootstrap, Registration
 from elemental_api.store import Store, open_store
-from elemental_api.tokens import SigningKey, verify_host_token
+from elemental_core.records import Bootstrap, Registration
+from elemental_core.tokens import SigningKey, verify_host_token
 from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, V1Beta1Condition
 from tests.agent.conftest import FailingServer, ThreadedServer, agent_config
 from tests.helpers import make_registration

@@ -16,8 +16,8 @@ from elemental_agent.config import (
     parse_duration,
 )
 from elemental_agent.errors import ConfigError
-from elemental_api import registrations
-from elemental_api.tokens import SigningKey
+from elemental_core import registrations
+from elemental_core.tokens import SigningKey
 from elemental_models.api import ApiRegistrationResponse
 
 # The example of upstream's doc/ELEMENTAL_AGENT.md (its `insecureSkipTLSVerify` spelling and

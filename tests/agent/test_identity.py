@@ -10,7 +10,7 @@ import pytest
 from elemental_agent.errors import AgentError
 from elemental_agent.hostroot import HostRoot
 from elemental_agent.identity import key_path, load_or_create
-from elemental_api import tokens
+from elemental_core import tokens
 
 
 def test_created_when_absent_as_pkcs8_pem_readable_by_owner_only(tmp_path: Path) -> None:

@@ -17,15 +17,9 @@ from elemental_agent.hostroot import HostRoot
 from elemental_agent.identity import load_or_create
 from elemental_agent.plugins.base import PluginContext
 from elemental_agent.plugins.dummy import DummyPlugin
-from elemental_api.records import (
-    LABEL_BOOTSTRAPPED,
-    LABEL_IN_PLACE_UPDATE,
-    LABEL_INSTALLED,
-    Bootstrap,
-    Host,
-    Registration,
-)
 from elemental_api.store import Store
+from elemental_core.records import Bootstrap, Host, Registration
+from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_IN_PLACE_UPDATE, LABEL_INSTALLED
 from tests.agent.conftest import ThreadedServer, agent_config, dummy_registration_config
 from tests.helpers import make_registration
 

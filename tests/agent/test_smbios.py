@@ -10,7 +10,7 @@ import pytest
 
 from elemental_agent import smbios
 from elemental_agent.runner import CommandRunner
-from elemental_api.names import check_client_metadata
+from elemental_core.names import check_client_metadata
 
 DATA = Path(__file__).parent / "data"
 P = smbios.LABEL_PREFIX

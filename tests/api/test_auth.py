@@ -24,10 +24,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from elemental_api import registrations, tokens
-from elemental_api.observability import JsonFormatter
-from elemental_api.records import Bootstrap, Registration
 from elemental_api.store import Store
+from elemental_core import registrations, tokens
+from elemental_core.logs import JsonFormatter
+from elemental_core.records import Bootstrap, Registration
 from tests.helpers import (
     TEST_ENDPOINT,
     HostIdentity,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from elemental_api.records import LABEL_CLUSTER_NAME, LABEL_INSTALLED
 from elemental_api.store import Store
+from elemental_core.vocabulary import LABEL_CLUSTER_NAME, LABEL_INSTALLED
 from tests.helpers import HostIdentity, assert_problem, register
 
 MIB = 1024 * 1024

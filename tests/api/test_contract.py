@@ -14,8 +14,8 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from elemental_api.records import Bootstrap
 from elemental_api.store import Store
+from elemental_core.records import Bootstrap
 from tests.helpers import HostIdentity, register, registration_path
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from elemental_api.records import LABEL_BOOTSTRAPPED, LABEL_INSTALLED, LABEL_NEEDS_RESET, Bootstrap
 from elemental_api.store import Store
+from elemental_core.records import Bootstrap
+from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_INSTALLED, LABEL_NEEDS_RESET
 from tests.helpers import HostIdentity, make_registration, register, registration_path
 
 

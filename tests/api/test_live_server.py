@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from elemental_api.records import LABEL_BOOTSTRAPPED, LABEL_INSTALLED, LABEL_NEEDS_RESET, Bootstrap
+from elemental_core.records import Bootstrap
+from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_INSTALLED, LABEL_NEEDS_RESET
 from tests.helpers import HostIdentity, register, registration_path
 from tests.live import LiveServer, live_server  # noqa: F401  (fixture)
 

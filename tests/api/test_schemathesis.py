@@ -32,9 +32,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from elemental_api import tokens
-from elemental_api.records import Bootstrap, Host, Registration
 from elemental_api.store import Store
+from elemental_core import tokens
+from elemental_core.records import Bootstrap, Host, Registration
 from tests.helpers import HostIdentity
 from tests.live import LiveServer, live_server  # noqa: F401  (fixture)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from elemental_api import tokens
-from elemental_api.records import Bootstrap, Host
-from elemental_api.registrations import new_registration
 from elemental_api.store import AlreadyExists, Conflict, Store
+from elemental_core import tokens
+from elemental_core.records import Bootstrap, Host
+from elemental_core.registrations import new_registration
 from tests.helpers import make_registration
 
 

@@ -18,7 +18,8 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client import ApiException
 
-from elemental_api.records import LABEL_INSTALLED, LABEL_NEEDS_RESET, Registration
+from elemental_core.records import Registration
+from elemental_core.vocabulary import LABEL_INSTALLED, LABEL_NEEDS_RESET
 from tests.controlplane import REPO_ROOT
 from tests.deploy.rendering import documents
 from tests.deploy.service_accounts import (

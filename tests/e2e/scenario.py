@@ -13,13 +13,7 @@ from typing import Any
 
 from kubernetes import client as k8s
 
-from elemental_api.records import (
-    GROUP,
-    LABEL_BOOTSTRAPPED,
-    LABEL_INSTALLED,
-    LABEL_NEEDS_RESET,
-    VERSION,
-)
+from elemental_core.vocabulary import GROUP, LABEL_BOOTSTRAPPED, LABEL_INSTALLED, LABEL_NEEDS_RESET, VERSION
 from tests.agent.conftest import AgentHost, dummy_registration_config, stop
 from tests.controlplane import ControlPlane
 from tests.helpers import wait_for

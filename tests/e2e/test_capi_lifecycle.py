@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from elemental_api.records import LABEL_ELEMENTAL_MACHINE_NAME, LABEL_INSTALLED
+from elemental_core.vocabulary import LABEL_ELEMENTAL_MACHINE_NAME, LABEL_INSTALLED
 from tests.controlplane import ControlPlane
 from tests.e2e.processes import OperatorProcess
 from tests.e2e.scenario import Scenario, kubeconfig_bytes, node

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from kubernetes import client as k8s
 
-from elemental_api.records import GROUP, VERSION
+from elemental_core.vocabulary import GROUP, VERSION
 from tests.controlplane import ControlPlane
 from tests.helpers import HostIdentity, wait_for
 from tests.live import LiveServer

@@ -7,9 +7,11 @@ import json
 import pytest
 import yaml
 
-from elemental_api import cli, tokens
-from elemental_api.records import LABEL_NEEDS_RESET, Bootstrap, Host
+from elemental_api import cli
 from elemental_api.store import open_store
+from elemental_core import tokens
+from elemental_core.records import Bootstrap, Host
+from elemental_core.vocabulary import LABEL_NEEDS_RESET
 from tests.controlplane import ControlPlane
 
 

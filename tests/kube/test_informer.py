@@ -9,9 +9,9 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import watch
 
-from elemental_api.records import GROUP, VERSION
-from elemental_api.store.kubeclient import api_client
-from elemental_api.store.kubewatch import Informer
+from elemental_core.vocabulary import GROUP, HOSTS, VERSION
+from elemental_kube.client import api_client
+from elemental_kube.informer import Informer
 from tests.controlplane import ControlPlane
 from tests.helpers import wait_for
 
@@ -37,10 +37,10 @@ def host(name: str) -> dict[str, Any]:
 
 
 def test_an_expired_watch_is_answered_by_a_relist(control_plane: ControlPlane, kube_namespace: str) -> None:
-    api = api_client(str(control_plane.kubeconfig_path))
+    api = api_client(str(control_plane.kubeconfig_path), field_manager="elemental-test")
     custom = k8s.CustomObjectsApi(api)
     custom.create_namespaced_custom_object(GROUP, VERSION, kube_namespace, "elementalhosts", host("before"))
-    informer = ExpiringInformer(custom, group=GROUP, version=VERSION, plural="elementalhosts")
+    informer = ExpiringInformer(custom, HOSTS)
     events: list[tuple[str, str]] = []
     informer.add_handler(lambda event, obj, _previous: events.append((event, obj["metadata"]["name"])))
     informer.start()
@@ -63,7 +63,7 @@ def test_an_expired_watch_is_answered_by_a_relist(control_plane: ControlPlane, k
 
 def test_the_server_answers_410_to_a_watch_from_resource_version_1(control_plane: ControlPlane) -> None:
     """What the test above relies on: watching from version 1 is a 410 on this server."""
-    api = api_client(str(control_plane.kubeconfig_path))
+    api = api_client(str(control_plane.kubeconfig_path), field_manager="elemental-test")
     custom = k8s.CustomObjectsApi(api)
     try:
         with pytest.raises(k8s.ApiException) as caught:

@@ -19,11 +19,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client import ApiException
 
-from elemental_api.records import (
-    LABEL_BOOTSTRAPPED,
-    LABEL_CLUSTER_NAME,
-    LABEL_INSTALLED,
-)
+from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_CLUSTER_NAME, LABEL_INSTALLED
 from tests.controlplane import ControlPlane
 from tests.helpers import wait_for
 
@@ -84,7 +80,7 @@ def now() -> str:
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
-    """The payload of a JWT, unverified (verification is elemental_api.tokens' job)."""
+    """The payload of a JWT, unverified (verification is elemental_core.tokens' job)."""
     payload = token.split(".")[1]
     claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return claims

@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from elemental_api.store.kubeclient import api_client
 from elemental_operator.controllers.base import Settings
-from elemental_operator.kube import Kube
-from elemental_operator.manager import Manager, ManagerOptions
+from elemental_operator.manager import Manager, ManagerOptions, connect
 from tests.controlplane import ControlPlane
 from tests.operator.capi import Capi, Downstream
 
@@ -24,7 +22,7 @@ REQUEUE = 0.5
 
 class RunningOperator:
     def __init__(self, control_plane: ControlPlane, settings: Settings, **options: Any) -> None:
-        self.kube = Kube(api_client(str(control_plane.kubeconfig_path)))
+        self.kube = connect(str(control_plane.kubeconfig_path))
         self.manager = Manager(
             self.kube, ManagerOptions(settings=settings, health_address=("127.0.0.1", 0), **options)
         )

@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-from elemental_api.records import (
+from elemental_core.vocabulary import (
     LABEL_BOOTSTRAPPED,
     LABEL_ELEMENTAL_MACHINE_NAME,
     LABEL_MACHINE_NAME,

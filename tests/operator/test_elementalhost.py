@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elemental_api.records import (
+from elemental_core.vocabulary import (
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
     LABEL_INSTALLED,

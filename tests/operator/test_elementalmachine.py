@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from elemental_api.records import (
+from elemental_core.vocabulary import HOSTS as KUBE_HOSTS
+from elemental_core.vocabulary import (
     LABEL_BOOTSTRAPPED,
     LABEL_CLUSTER_NAME,
     LABEL_ELEMENTAL_MACHINE_NAME,
@@ -15,7 +16,6 @@ from elemental_api.records import (
     LABEL_NEEDS_RESET,
     LABEL_RESET,
 )
-from elemental_operator.kube import HOSTS as KUBE_HOSTS
 from tests.operator.capi import (
     CLUSTERS,
     EMS,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiException
 
-from elemental_api import tokens
-from elemental_api.records import SIGNING_KEY_FIELD, registration_uri
+from elemental_core import tokens
+from elemental_core.vocabulary import SIGNING_KEY_FIELD, registration_uri
 from tests.operator.capi import REGS, Capi, is_true, jwt_claims, stays, wait_for
 from tests.operator.conftest import API_ENDPOINT, settings
 

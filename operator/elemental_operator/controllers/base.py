@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from elemental_api import conditions
-from elemental_operator.kube import Kube, Resource
+from elemental_core import conditions
+from elemental_core.vocabulary import Resource
 
 Key = tuple[str, str]
 Mapper = Callable[[dict[str, Any]], list[Key]]
@@ -26,6 +26,40 @@ class Settings:
     default_ca: str = ""
     requeue_period: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class KubeAccess(Protocol):
+    """What controllers read and write: the slice of elemental_kube.objects.Kube they use
+    (tests of decisions give them a fake of exactly this)."""
+
+    def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def scan(self, resource: Resource, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+    def select(
+        self, resource: Resource, namespace: str, predicate: Callable[[dict[str, Any]], bool]
+    ) -> list[dict[str, Any]]: ...
+
+    def list(self, resource: Resource, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+    def apply_changes(
+        self, resource: Resource, before: dict[str, Any], after: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None: ...
+
+    def write_secret(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        data: dict[str, bytes],
+        owner: dict[str, Any] | None = None,
+        secret_type: str | None = None,
+        replace: bool,
+    ) -> str: ...
+
+    def set_node_provider_id(self, kubeconfig: bytes, node: str, provider_id: str) -> None: ...
 
 
 class Controller(Protocol):
@@ -90,6 +124,6 @@ def owner(obj: dict[str, Any], kind: str) -> str | None:
 class KubeHolder:
     """Gives a controller its Kube and Settings."""
 
-    def __init__(self, kube: Kube, settings: Settings) -> None:
+    def __init__(self, kube: KubeAccess, settings: Settings) -> None:
         self.kube = kube
         self.settings = settings

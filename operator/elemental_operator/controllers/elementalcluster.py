@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from elemental_core.vocabulary import CLUSTERS, ELEMENTAL_CLUSTERS, Resource
 from elemental_operator.controllers.base import (
     Key,
     KubeHolder,
@@ -16,7 +17,6 @@ from elemental_operator.controllers.base import (
     true,
     with_summary,
 )
-from elemental_operator.kube import CLUSTERS, ELEMENTAL_CLUSTERS, Resource
 
 
 class ElementalClusterController(KubeHolder):

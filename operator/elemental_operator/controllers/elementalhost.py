@@ -6,13 +6,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from elemental_api.records import (
+from elemental_core.vocabulary import (
+    ELEMENTAL_MACHINES,
     FINALIZER,
+    HOSTS,
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
     LABEL_INSTALLED,
     LABEL_NEEDS_RESET,
     LABEL_RESET,
+    Resource,
 )
 from elemental_operator.controllers.base import (
     Key,
@@ -28,7 +31,6 @@ from elemental_operator.controllers.base import (
     true,
     with_summary,
 )
-from elemental_operator.kube import ELEMENTAL_MACHINES, HOSTS, Resource
 
 
 class ElementalHostController(KubeHolder):

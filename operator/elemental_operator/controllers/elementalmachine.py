@@ -8,16 +8,22 @@ import copy
 import logging
 from typing import Any
 
-from elemental_api.records import (
+from elemental_core import selectors
+from elemental_core.vocabulary import (
+    CLUSTERS,
+    ELEMENTAL_MACHINES,
     FINALIZER,
+    HOSTS,
     LABEL_BOOTSTRAPPED,
     LABEL_CLUSTER_NAME,
     LABEL_ELEMENTAL_MACHINE_NAME,
     LABEL_INSTALLED,
     LABEL_MACHINE_NAME,
     LABEL_NEEDS_RESET,
+    MACHINES,
+    Resource,
 )
-from elemental_operator import selectors
+from elemental_kube.errors import Conflict, KubeError, NotFound
 from elemental_operator.controllers.base import (
     Key,
     KubeHolder,
@@ -32,16 +38,6 @@ from elemental_operator.controllers.base import (
     set_condition,
     true,
     with_summary,
-)
-from elemental_operator.kube import (
-    CLUSTERS,
-    ELEMENTAL_MACHINES,
-    HOSTS,
-    MACHINES,
-    Conflict,
-    KubeError,
-    NotFound,
-    Resource,
 )
 
 log = logging.getLogger(__name__)

@@ -6,10 +6,9 @@ import copy
 import logging
 from typing import Any
 
-from elemental_api import records, tokens
-from elemental_api.registrations import NANOSECONDS
+from elemental_core import tokens, vocabulary
+from elemental_core.vocabulary import NANOSECONDS, REGISTRATIONS, Resource
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result, set_condition
-from elemental_operator.kube import REGISTRATIONS, Resource
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ class ElementalRegistrationController(KubeHolder):
         if not reg.get("uri"):
             if not self.settings.api_endpoint:
                 raise RuntimeError("no API endpoint configured (--api-endpoint / ELEMENTAL_API_ENDPOINT)")
-            reg["uri"] = records.registration_uri(self.settings.api_endpoint, namespace, name)
+            reg["uri"] = vocabulary.registration_uri(self.settings.api_endpoint, namespace, name)
         if not reg.get("caCert") and self.settings.default_ca:
             reg["caCert"] = self.settings.default_ca
         if not spec.get("privateKeyRef"):
@@ -49,19 +48,23 @@ class ElementalRegistrationController(KubeHolder):
         )
         key = tokens.SigningKey.generate()
         owner = {**registration, "apiVersion": REGISTRATIONS.api_version, "kind": REGISTRATIONS.kind}
-        uid = self.kube.create_secret(
-            meta["namespace"], meta["name"], {records.SIGNING_KEY_FIELD: key.to_pem()}, owner
+        uid = self.kube.write_secret(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            data={vocabulary.SIGNING_KEY_FIELD: key.to_pem()},
+            owner=owner,
+            replace=False,
         )
         return {"kind": "Secret", "name": meta["name"], "namespace": meta["namespace"], "uid": uid}
 
     def _new_token(self, registration: dict[str, Any], reg: dict[str, Any]) -> str:
         meta = registration["metadata"]
         secret = self.kube.read_secret(meta["namespace"], registration["spec"]["privateKeyRef"]["name"])
-        if secret is None or records.SIGNING_KEY_FIELD not in secret:
+        if secret is None or vocabulary.SIGNING_KEY_FIELD not in secret:
             raise RuntimeError(
                 "the signing key Secret is missing: clear spec.privateKeyRef to create a new one"
             )
-        key = tokens.SigningKey.from_pem(secret[records.SIGNING_KEY_FIELD])
+        key = tokens.SigningKey.from_pem(secret[vocabulary.SIGNING_KEY_FIELD])
         duration_ns = int(reg.get("tokenDuration") or 0)
         log.info(
             "issuing registration token", extra={"namespace": meta["namespace"], "registration": meta["name"]}

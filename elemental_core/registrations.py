@@ -5,14 +5,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from elemental_api import tokens
-from elemental_api.records import Registration, registration_uri
+from elemental_core import tokens
+from elemental_core.records import Registration
+from elemental_core.vocabulary import (
+    DEFAULT_OS_PLUGIN,
+    DEFAULT_RECONCILIATION,
+    DEFAULT_WORK_DIR,
+    NANOSECONDS,
+    registration_uri,
+)
 from elemental_models.api import ApiRegistrationResponse
-
-NANOSECONDS = 1_000_000_000
-DEFAULT_OS_PLUGIN = "/usr/lib/elemental/plugins/elemental.so"
-DEFAULT_WORK_DIR = "/var/lib/elemental/agent"
-DEFAULT_RECONCILIATION = 10 * NANOSECONDS
 
 
 def with_defaults(config: dict[str, Any]) -> dict[str, Any]:

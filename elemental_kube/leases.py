@@ -1,4 +1,7 @@
-"""Leader election through a coordination.k8s.io Lease, so two replicas never both act."""
+"""Leader election through a coordination.k8s.io Lease, so two replicas never both act.
+
+on_leading(True/False) tells the program when it gains or gives up the lease (the operator
+turns it into a metric)."""
 
 from __future__ import annotations
 
@@ -6,11 +9,12 @@ import datetime
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from kubernetes import client
 
-from elemental_operator import metrics
-from elemental_operator.kube import Kube, KubeError
+from elemental_kube.errors import KubeError
+from elemental_kube.objects import Kube
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 15
@@ -19,8 +23,17 @@ RETRY_SECONDS = 2
 
 
 class LeaderElector:
-    def __init__(self, kube: Kube, *, namespace: str, name: str, identity: str) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        namespace: str,
+        name: str,
+        identity: str,
+        on_leading: Callable[[bool], None] = lambda leading: None,
+    ) -> None:
         self.kube = kube
+        self._on_leading = on_leading
         self.namespace = namespace
         self.name = name
         self.identity = identity
@@ -31,7 +44,7 @@ class LeaderElector:
         while not stop.is_set():
             if self._try_acquire_or_renew():
                 log.info("leader lease acquired", extra={"lease": self.name, "identity": self.identity})
-                metrics.LEADER.set(1)
+                self._on_leading(True)
                 return True
             stop.wait(RETRY_SECONDS)
         return False
@@ -44,7 +57,7 @@ class LeaderElector:
                 last_renewal = time.monotonic()
             elif time.monotonic() - last_renewal > RENEW_DEADLINE_SECONDS:
                 log.error("leader lease lost", extra={"lease": self.name})
-                metrics.LEADER.set(0)
+                self._on_leading(False)
                 self.lost.set()
                 return
 
@@ -58,7 +71,7 @@ class LeaderElector:
                 self.kube.replace_lease(self.namespace, self.name, lease)
         except KubeError:
             pass
-        metrics.LEADER.set(0)
+        self._on_leading(False)
 
     def _try_acquire_or_renew(self) -> bool:
         now = datetime.datetime.now(datetime.UTC)

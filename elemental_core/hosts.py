@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from elemental_api import conditions
-from elemental_api.records import (
+from elemental_core import conditions
+from elemental_core.records import Host, Registration
+from elemental_core.vocabulary import (
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
     LABEL_INSTALLED,
     LABEL_NEEDS_RESET,
     LABEL_RESET,
-    Host,
-    Registration,
 )
 from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse
 

@@ -10,41 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-GROUP = "infrastructure.cluster.x-k8s.io"
-VERSION = "v1beta1"
-API_VERSION = f"{GROUP}/{VERSION}"
-API_PREFIX = "/elemental/v1"
-
-_HOST = "elementalhost.infrastructure.cluster.x-k8s.io"
-LABEL_MACHINE_NAME = f"{_HOST}/machine-name"
-LABEL_ELEMENTAL_MACHINE_NAME = f"{_HOST}/elemental-machine-name"
-LABEL_INSTALLED = f"{_HOST}/installed"
-LABEL_BOOTSTRAPPED = f"{_HOST}/bootstrapped"
-LABEL_NEEDS_RESET = f"{_HOST}/needs-reset"
-LABEL_RESET = f"{_HOST}/reset"
-LABEL_IN_PLACE_UPDATE = f"{_HOST}/in-place-update"
-LABEL_CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
-
-# Upstream's one finalizer name, on ElementalHosts (held until the host has reset) and on
-# ElementalMachines (held until the machine's host is asked to reset).
-FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
-
-# Label and annotation key prefixes that only the provider may set.
-PROVIDER_OWNED_PREFIXES = (f"{_HOST}/", "cluster.x-k8s.io/")
-
-SIGNING_KEY_FIELD = "privKey"
-BOOTSTRAP_VALUE_FIELD = "value"
-BOOTSTRAP_FORMAT_FIELD = "format"
-DEFAULT_BOOTSTRAP_FORMAT = "cloud-config"
-
-
-def registration_uri(endpoint: str, namespace: str, name: str) -> str:
-    """The URI an agent uses for a registration, as upstream's operator writes it."""
-    return f"{endpoint.rstrip('/')}{API_PREFIX}/namespaces/{namespace}/registrations/{name}"
-
-
-def host_path(namespace: str, registration: str, host: str) -> str:
-    return f"{API_PREFIX}/namespaces/{namespace}/registrations/{registration}/hosts/{host}"
+from elemental_core.vocabulary import DEFAULT_BOOTSTRAP_FORMAT
 
 
 @dataclass

@@ -15,6 +15,9 @@ from typing import Any
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
+from elemental_core.vocabulary import Resource
+from elemental_kube.client import LIST_TIMEOUT
+
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
 # Called with (event type, object, previous object or None) after the cache changed.
@@ -37,10 +40,15 @@ def _version(obj: dict[str, Any]) -> int:
 
 
 class Informer:
-    def __init__(self, api: client.CustomObjectsApi, *, group: str, version: str, plural: str) -> None:
+    def __init__(self, api: client.CustomObjectsApi, resource: Resource) -> None:
         self._api = api
-        self._resource: dict[str, Any] = {"group": group, "version": version, "plural": plural}
-        self._items: dict[Key, dict[str, Any]] = {}
+        self._resource: dict[str, Any] = {
+            "group": resource.group,
+            "version": resource.version,
+            "plural": resource.plural,
+        }
+        # namespace -> name -> object: a namespace's listing never scans the others.
+        self._items: dict[str, dict[str, dict[str, Any]]] = {}
         self._deleted: dict[Key, int] = {}  # resourceVersions of deletions seen (tombstones)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -48,7 +56,7 @@ class Informer:
         self._synced = threading.Event()
         self._watch: watch.Watch | None = None
         self._handlers: list[Handler] = []
-        self._thread = threading.Thread(target=self._run, name=f"informer-{plural}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"informer-{resource.plural}", daemon=True)
 
     def add_handler(self, handler: Handler) -> None:
         """Handlers run on the informer's thread: keep them short (enqueue a key)."""
@@ -71,12 +79,15 @@ class Informer:
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
-            return self._items.get((namespace, name))
+            return self._items.get(namespace, {}).get(name)
 
     def list(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The cached objects of one namespace (or all), in name order."""
         with self._lock:
-            items = [o for (ns, _), o in self._items.items() if namespace is None or ns == namespace]
-        return sorted(items, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
+            if namespace is not None:
+                names = self._items.get(namespace, {})
+                return [names[n] for n in sorted(names)]
+            return [self._items[ns][n] for ns in sorted(self._items) for n in sorted(self._items[ns])]
 
     def upsert(self, obj: dict[str, Any]) -> None:
         """Records an object unless the cache already has a newer version of it (our own
@@ -88,16 +99,16 @@ class Informer:
         version = _version(obj)
         gone = _gone(obj)
         with self._lock:
-            current = self._items.get(key)
+            current = self._items.get(key[0], {}).get(key[1])
             if current is not None and version < _version(current):
                 return
             if current is None and version <= self._deleted.get(key, -1):
                 return
             if gone:
-                self._items.pop(key, None)
+                self._pop(key)
                 self._tombstone(key, version)
             else:
-                self._items[key] = obj
+                self._items.setdefault(key[0], {})[key[1]] = obj
                 self._deleted.pop(key, None)
         if gone:
             if current is not None:
@@ -107,12 +118,22 @@ class Informer:
 
     def forget(self, namespace: str, name: str, resource_version: int = 0) -> None:
         with self._lock:
-            current = self._items.pop((namespace, name), None)
+            current = self._pop((namespace, name))
             seen = max(resource_version, _version(current) if current is not None else 0)
             if seen:
                 self._tombstone((namespace, name), seen)
         if current is not None:
             self._notify("DELETED", current, current)
+
+    def _pop(self, key: Key) -> dict[str, Any] | None:
+        """Removes one object (the lock is held); an emptied namespace goes too."""
+        names = self._items.get(key[0])
+        if names is None:
+            return None
+        obj = names.pop(key[1], None)
+        if not names:
+            del self._items[key[0]]
+        return obj
 
     def _tombstone(self, key: Key, version: int) -> None:
         """Remembers a deletion's resourceVersion (bounded; the lock is held)."""
@@ -151,11 +172,15 @@ class Informer:
         self._stop.wait(RETRY_SECONDS)
 
     def _relist(self) -> str:
-        listing: Any = self._api.list_cluster_custom_object(**self._resource, _request_timeout=(3, 30))
+        listing: Any = self._api.list_cluster_custom_object(**self._resource, _request_timeout=LIST_TIMEOUT)
         items = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in listing.get("items", [])}
+        index: dict[str, dict[str, dict[str, Any]]] = {}
+        for (namespace, name), obj in items.items():
+            index.setdefault(namespace, {})[name] = obj
         with self._lock:
-            previous, self._items = self._items, items
+            old, self._items = self._items, index
             self._deleted = {}  # the listing is the truth now
+        previous = {(ns, n): o for ns, names in old.items() for n, o in names.items()}
         # A relist is level-triggered: tell handlers about everything, and what vanished.
         for key, obj in items.items():
             self._notify("ADDED" if key not in previous else "MODIFIED", obj, previous.get(key))
