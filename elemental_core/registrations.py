@@ -1,4 +1,9 @@
-"""Pure decisions about registrations: defaults, a new registration, the agent's view."""
+"""Pure decisions about registrations: defaults, completion, a new registration, the
+agent's view.
+
+Completion (URI, default CA, token) has one rule, `complete`: the operator applies it to
+ElementalRegistrations on Kubernetes, and `new_registration` applies it in-process for the
+embedded store, which has no operator."""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from elemental_core.vocabulary import (
     DEFAULT_OS_PLUGIN,
     DEFAULT_RECONCILIATION,
     DEFAULT_WORK_DIR,
+    MISSING_API_ENDPOINT,
+    MISSING_SIGNING_KEY,
     NANOSECONDS,
     registration_uri,
 )
@@ -39,6 +46,55 @@ def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+class CannotComplete(ValueError):
+    """The registration cannot be completed as it stands: a terminal state until its spec
+    or the provider's configuration changes (not an error to retry)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def needs_token(config: dict[str, Any]) -> bool:
+    """Whether completing the registration will need its signing key (to sign a token)."""
+    return not config.get("elemental", {}).get("registration", {}).get("token")
+
+
+def complete(
+    config: dict[str, Any],
+    *,
+    namespace: str,
+    name: str,
+    api_endpoint: str,
+    signing_key: tokens.SigningKey | None,
+    default_ca: str = "",
+) -> dict[str, Any]:
+    """The registration's config with what the provider fills in and the user left empty:
+    the URI (from the API endpoint), the default CA, and a token signed by the key.
+    A token that is not a JWT (upstream's "disabled") is the user's choice and is kept."""
+    result = copy.deepcopy(config)
+    reg = result.setdefault("elemental", {}).setdefault("registration", {})
+    if not reg.get("uri"):
+        if not api_endpoint:
+            raise CannotComplete(
+                MISSING_API_ENDPOINT,
+                "no API endpoint is configured (operator --api-endpoint or ELEMENTAL_API_ENDPOINT) "
+                "and spec.config.elemental.registration.uri is empty",
+            )
+        reg["uri"] = registration_uri(api_endpoint, namespace, name)
+    if not reg.get("caCert") and default_ca:
+        reg["caCert"] = default_ca
+    if not reg.get("token"):
+        if signing_key is None:
+            raise CannotComplete(
+                MISSING_SIGNING_KEY,
+                "the signing key Secret is missing: clear spec.privateKeyRef to create a new one",
+            )
+        duration_seconds = int(reg.get("tokenDuration") or 0) / NANOSECONDS
+        reg["token"] = tokens.issue_registration_token(signing_key, reg["uri"], duration_seconds)
+    return result
+
+
 def new_registration(
     *,
     namespace: str,
@@ -50,15 +106,18 @@ def new_registration(
     host_annotations: dict[str, str] | None = None,
     config: dict[str, Any] | None = None,
 ) -> Registration:
-    """A registration with its URI and a fresh token, as the operator would complete it."""
+    """A completed registration for the embedded store: its URI on `api_endpoint`, a fresh
+    token, the CRD's defaults."""
     uri = registration_uri(api_endpoint, namespace, name)
     merged = copy.deepcopy(config or {})
-    elemental = merged.setdefault("elemental", {})
-    reg = elemental.setdefault("registration", {})
+    reg = merged.setdefault("elemental", {}).setdefault("registration", {})
     reg["uri"] = uri
+    reg.pop("token", None)
     if token_duration_seconds:
         reg["tokenDuration"] = token_duration_seconds * NANOSECONDS
-    reg["token"] = tokens.issue_registration_token(signing_key, uri, token_duration_seconds)
+    merged = complete(
+        merged, namespace=namespace, name=name, api_endpoint=api_endpoint, signing_key=signing_key
+    )
     merged = with_defaults(merged)
     if uri.startswith("http://"):
         # An agent refuses plain http unless told otherwise; a local http API needs this.
