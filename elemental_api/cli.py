@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from pydantic import ValidationError
 
 from elemental_api import tls
 from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
-from elemental_core import hosts, names, registrations, tokens
+from elemental_core import hosts, names, registrations
 from elemental_core.records import Bootstrap, Host, Registration
+from elemental_core.settings import api_endpoint_from
 from elemental_models.api import ApiRegistrationResponse
 
 DEFAULT_PORT = 9090
@@ -79,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     create = reg_commands.add_parser("create", help="create a registration with its key and token")
     _named(create)
     create.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on Kubernetes, how long to wait for the operator to complete it (default 30)",
+    )
+    create.add_argument(
         "--token-duration",
         type=int,
         default=0,
@@ -102,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--api-endpoint",
         default=None,
-        help="URL agents reach the API at (default $ELEMENTAL_API_URL or http://127.0.0.1:9090)",
+        help="URL agents reach the API at (default $ELEMENTAL_API_PROTOCOL://$ELEMENTAL_API_ENDPOINT, "
+        "else http://127.0.0.1:9090)",
     )
     create.add_argument(
         "--config",
@@ -231,24 +241,48 @@ def _registration_create(args: argparse.Namespace) -> int:
                 "or '.', starting and ending alphanumeric"
             )
     host_annotations = _pairs("--host-annotation", args.host_annotation)
-    key = tokens.SigningKey.generate()
-    endpoint = args.api_endpoint or os.environ.get("ELEMENTAL_API_URL", f"http://127.0.0.1:{DEFAULT_PORT}")
+    endpoint = args.api_endpoint or _api_endpoint_from_env() or f"http://127.0.0.1:{DEFAULT_PORT}"
     registration = registrations.new_registration(
         namespace=args.namespace,
         name=args.name,
         api_endpoint=endpoint,
-        signing_key=key,
         token_duration_seconds=args.token_duration,
         host_labels=host_labels,
         host_annotations=host_annotations,
         config=_registration_config(args.config),
     )
+    store = _open(args)
     try:
-        _open(args).create_registration(registration, key.to_pem())
+        created = store.create_registration(registration)
     except AlreadyExists as error:
         raise CliError(f"registration {args.namespace}/{args.name} already exists") from error
-    print(f"registration {args.namespace}/{args.name} created; URI {registration.uri}")
+    print(f"registration {args.namespace}/{args.name} created; URI {created.uri}")
+    if not created.token and not _wait_for_token(store, args):
+        print(
+            f"elemental-api: the registration has no token yet after {args.wait:g}s: it is completed "
+            "by elemental-operator (is it running?); `registration agent-config` works once it is",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _api_endpoint_from_env() -> str | None:
+    try:
+        return api_endpoint_from(os.environ)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+
+
+def _wait_for_token(store: Store, args: argparse.Namespace) -> bool:
+    """On Kubernetes the operator completes a new registration: wait (bounded) for it."""
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        current = store.get_registration(args.namespace, args.name)
+        if current is not None and current.token:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _registration_config(path: str | None) -> dict[str, Any]:

@@ -100,14 +100,13 @@ def new_registration(
     namespace: str,
     name: str,
     api_endpoint: str,
-    signing_key: tokens.SigningKey,
     token_duration_seconds: int = 0,
     host_labels: dict[str, str] | None = None,
     host_annotations: dict[str, str] | None = None,
     config: dict[str, Any] | None = None,
 ) -> Registration:
-    """A completed registration for the embedded store: its URI on `api_endpoint`, a fresh
-    token, the CRD's defaults."""
+    """A new registration as a user asks for it: its URI on `api_endpoint`, the CRD's
+    defaults, no token yet (the store's completion adds key and token: see `complete`)."""
     uri = registration_uri(api_endpoint, namespace, name)
     merged = copy.deepcopy(config or {})
     reg = merged.setdefault("elemental", {}).setdefault("registration", {})
@@ -115,9 +114,6 @@ def new_registration(
     reg.pop("token", None)
     if token_duration_seconds:
         reg["tokenDuration"] = token_duration_seconds * NANOSECONDS
-    merged = complete(
-        merged, namespace=namespace, name=name, api_endpoint=api_endpoint, signing_key=signing_key
-    )
     merged = with_defaults(merged)
     if uri.startswith("http://"):
         # An agent refuses plain http unless told otherwise; a local http API needs this.
@@ -128,7 +124,6 @@ def new_registration(
         config=merged,
         host_labels=dict(host_labels or {}),
         host_annotations=dict(host_annotations or {}),
-        private_key_ref={"name": name, "namespace": namespace},
     )
 
 

@@ -2,7 +2,8 @@
 
 Every API test runs against each store backend in STORE_BACKENDS (connexion's trick of one
 app fixture per variant): the embedded SQLite file, and custom resources in a real
-kube-apiserver (tests.kube_fixtures starts one per session).
+kube-apiserver (tests.kube_fixtures starts one per session) with the operator beside it,
+since on Kubernetes the operator completes registrations and releases reset hosts.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from kubernetes import client as k8s
 from elemental_api.app import create_app
 from elemental_api.store import Store, open_store
 from elemental_core.vocabulary import GROUP, VERSION
+from elemental_operator.controllers.base import Settings
 from tests.controlplane import ControlPlane
-from tests.helpers import HostIdentity, make_registration
+from tests.helpers import TEST_ENDPOINT, HostIdentity, make_registration
+from tests.inprocess_operator import RunningOperator
 
 pytest_plugins = ["tests.kube_fixtures"]
 STORE_BACKENDS = ["sqlite", "kubernetes"]
@@ -30,10 +33,43 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         opened = open_store(f"sqlite:///{tmp_path / 'elemental.db'}")
     else:
         control_plane: ControlPlane = request.getfixturevalue("control_plane")
+        request.getfixturevalue("operator_beside_the_api")
         wipe_elemental_objects(control_plane)
         opened = open_store("kubernetes", kubeconfig=str(control_plane.kubeconfig_path))
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="module")
+def operator_beside_the_api(control_plane: ControlPlane) -> Iterator[RunningOperator]:
+    """The operator's registration controller, once per test module that uses the Kubernetes
+    store (stopped before the operator tests start their own operators): it completes the
+    registrations the tests create. The host controller would write the hosts the API tests
+    examine; the tests of a whole host lifecycle start it themselves (`host_controller`)."""
+    operator = RunningOperator(
+        control_plane,
+        Settings(api_endpoint=TEST_ENDPOINT, requeue_period=0.5),
+        controllers=frozenset({"elementalregistration"}),
+    ).start()
+    yield operator
+    operator.stop()
+
+
+@pytest.fixture
+def host_controller(request: pytest.FixtureRequest, store: Store) -> Iterator[None]:
+    """The operator's host controller beside a Kubernetes store (nothing for SQLite, whose
+    store applies the host rules itself): on Kubernetes it releases hosts that have reset."""
+    if request.node.callspec.params.get("store") != "kubernetes":
+        yield
+        return
+    control_plane: ControlPlane = request.getfixturevalue("control_plane")
+    operator = RunningOperator(
+        control_plane,
+        Settings(api_endpoint=TEST_ENDPOINT, requeue_period=0.5),
+        controllers=frozenset({"elementalhost"}),
+    ).start()
+    yield
+    operator.stop()
 
 
 def wipe_elemental_objects(control_plane: ControlPlane) -> None:

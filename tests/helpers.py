@@ -22,11 +22,24 @@ def make_registration(
     endpoint: str = TEST_ENDPOINT,
     **options: Any,
 ) -> tuple[Registration, tokens.SigningKey]:
-    key = tokens.SigningKey.generate()
-    registration = registrations.new_registration(
-        namespace=namespace, name=name, api_endpoint=endpoint, signing_key=key, **options
+    """A registration created in the store and completed (in-process by the embedded store,
+    by the operator on Kubernetes), with its signing key."""
+    draft = registrations.new_registration(namespace=namespace, name=name, api_endpoint=endpoint, **options)
+    created = store.create_registration(draft)
+    registration = (
+        created
+        if created.token
+        else wait_for(
+            lambda: _completed(store, namespace, name), what=f"registration {namespace}/{name} completed"
+        )
     )
-    return store.create_registration(registration, key.to_pem()), key
+    pem = wait_for(lambda: store.get_signing_key(registration), what="its signing key")
+    return registration, tokens.SigningKey.from_pem(pem)
+
+
+def _completed(store: Store, namespace: str, name: str) -> Registration | None:
+    current = store.get_registration(namespace, name)
+    return current if current is not None and current.token else None
 
 
 @dataclass

@@ -135,7 +135,8 @@ def test_agent_config_is_yaml_with_a_token_the_signing_key_verifies(
 def test_plain_http_endpoint_allows_http_in_the_agent_config(
     capsys: pytest.CaptureFixture[str], store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ELEMENTAL_API_URL", "http://10.0.0.1:9090")
+    monkeypatch.setenv("ELEMENTAL_API_PROTOCOL", "http")
+    monkeypatch.setenv("ELEMENTAL_API_ENDPOINT", "10.0.0.1:9090")
     ok(capsys, store_url, "registration", "create", "lab")
     config = yaml.safe_load(ok(capsys, store_url, "registration", "agent-config", "lab"))
     assert (

@@ -45,8 +45,12 @@ class Store(Protocol):
 
     def list_registrations(self, namespace: str | None = None) -> list[Registration]: ...
 
-    def create_registration(self, registration: Registration, signing_key_pem: bytes) -> Registration:
-        """Stores the registration and its signing-key Secret; AlreadyExists if taken."""
+    def create_registration(self, registration: Registration) -> Registration:
+        """Stores a new registration (its URI set, its token empty); AlreadyExists if taken.
+
+        It is completed (signing-key Secret, token) by the one rule for that,
+        elemental_core.registrations.complete: in-process by the embedded store, by the
+        operator on Kubernetes (the answer may then still lack its token)."""
 
     def get_signing_key(self, registration: Registration) -> bytes | None:
         """The PEM private key (`privKey` of the registration's Secret)."""

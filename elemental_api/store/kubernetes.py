@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from elemental_api.store.base import AlreadyExists, Conflict, NotFound, Rejected, StoreUnavailable
-from elemental_core.hosts import marked_for_reset, may_be_released
+from elemental_core.hosts import marked_for_reset
 from elemental_core.records import Bootstrap, Host, ObjectRef, Registration
 from elemental_core.vocabulary import (
     BOOTSTRAP_FORMAT_FIELD,
@@ -88,10 +88,13 @@ class KubernetesStore:
     def list_registrations(self, namespace: str | None = None) -> list[Registration]:
         return [_registration(o) for o in self._scan(REGISTRATIONS, namespace)]
 
-    def create_registration(self, registration: Registration, signing_key_pem: bytes) -> Registration:
-        existing = self._read_secret(registration.namespace, registration.signing_key_secret)
+    def create_registration(self, registration: Registration) -> Registration:
+        """Creates the ElementalRegistration; the operator completes it (key, token)."""
+        secret_name = registration.signing_key_secret
+        existing = self._read_secret(registration.namespace, secret_name)
         if existing is not None and SIGNING_KEY_FIELD not in existing:
-            raise AlreadyExists(f"secret {registration.namespace}/{registration.signing_key_secret} is taken")
+            # The operator would find no key there: refuse now rather than never complete.
+            raise AlreadyExists(f"secret {registration.namespace}/{secret_name} is taken")
         body = {
             "metadata": {"name": registration.name, "namespace": registration.namespace},
             "spec": _registration_spec(registration),
@@ -101,15 +104,6 @@ class KubernetesStore:
                 created = self._kube.create(REGISTRATIONS, body)
         except Conflict as error:
             raise AlreadyExists(f"registration {registration.namespace}/{registration.name}") from error
-        with _mapped():
-            # replace: a stale key left by an earlier registration of that name
-            self._kube.write_secret(
-                namespace=registration.namespace,
-                name=registration.signing_key_secret,
-                data={SIGNING_KEY_FIELD: signing_key_pem},
-                owner=created,
-                replace=True,
-            )
         return _registration(created)
 
     def get_signing_key(self, registration: Registration) -> bytes | None:
@@ -170,19 +164,8 @@ class KubernetesStore:
             status = status_patch(before, after, obj["metadata"]["resourceVersion"])
             if status is not None:
                 obj = self._kube.patch(HOSTS, host.namespace, host.name, status, status=True)
-        updated = _host(obj)
-        if may_be_released(updated):
-            self._release(obj)
-        return updated
-
-    def _release(self, obj: dict[str, Any]) -> None:
-        """Removes the finalizer of a host that has reset (as the operator would)."""
-        finalizers = [f for f in obj["metadata"].get("finalizers", []) if f != FINALIZER]
-        patch = {
-            "metadata": {"finalizers": finalizers, "resourceVersion": obj["metadata"]["resourceVersion"]}
-        }
-        with contextlib.suppress(NotFound), _mapped():
-            self._kube.patch(HOSTS, obj["metadata"]["namespace"], obj["metadata"]["name"], patch)
+        # The operator removes the finalizer once the host has reported its reset.
+        return _host(obj)
 
     def request_host_deletion(self, host: Host) -> None:
         """Asks the host to reset, then deletes it: the finalizer holds it until the reset."""

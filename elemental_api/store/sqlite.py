@@ -17,9 +17,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from elemental_api.store.base import AlreadyExists, Conflict, NotFound, StoreUnavailable
+from elemental_core import registrations
 from elemental_core.conditions import now_rfc3339
 from elemental_core.hosts import marked_for_reset, may_be_released
 from elemental_core.records import Bootstrap, Host, ObjectRef, Registration
+from elemental_core.tokens import SigningKey
 from elemental_core.vocabulary import (
     BOOTSTRAP_FORMAT_FIELD,
     BOOTSTRAP_VALUE_FIELD,
@@ -131,9 +133,25 @@ class SqliteStore:
     def list_registrations(self, namespace: str | None = None) -> list[Registration]:
         return [_registration(v, d) for v, d in self._list("registrations", namespace)]
 
-    def create_registration(self, registration: Registration, signing_key_pem: bytes) -> Registration:
-        stored = dataclasses.replace(registration, uid=registration.uid or str(uuid.uuid4()), version="1")
-        secret = {SIGNING_KEY_FIELD: base64.b64encode(signing_key_pem).decode()}
+    def create_registration(self, registration: Registration) -> Registration:
+        # No operator here: the store completes the registration itself, by the core's rule.
+        key = SigningKey.generate()
+        config = registrations.complete(
+            registration.config,
+            namespace=registration.namespace,
+            name=registration.name,
+            api_endpoint="",
+            signing_key=key,
+        )
+        stored = dataclasses.replace(
+            registration,
+            config=config,
+            private_key_ref=registration.private_key_ref
+            or {"name": registration.name, "namespace": registration.namespace},
+            uid=registration.uid or str(uuid.uuid4()),
+            version="1",
+        )
+        secret = {SIGNING_KEY_FIELD: base64.b64encode(key.to_pem()).decode()}
         with self._transaction() as db:
             if self._secret_holds(db, stored.namespace, stored.signing_key_secret, BOOTSTRAP_VALUE_FIELD):
                 raise AlreadyExists(

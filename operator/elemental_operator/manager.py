@@ -56,6 +56,8 @@ class ManagerOptions:
     leader_name: str = "elemental-operator-leader"
     health_address: tuple[str, int] = ("127.0.0.1", 8081)
     workers: int = 2
+    # Names of the controllers to run (kube-controller-manager's --controllers); None: all.
+    controllers: frozenset[str] | None = None
 
 
 class Manager:
@@ -65,12 +67,14 @@ class Manager:
         self.stop_event = threading.Event()
         self.ready = threading.Event()  # set once this replica acts (as the leader, if electing)
         self.synced = threading.Event()
-        self.controllers: list[Controller] = [
+        every: list[Controller] = [
             ElementalRegistrationController(kube, options.settings),
             ElementalHostController(kube, options.settings),
             ElementalMachineController(kube, options.settings),
             ElementalClusterController(kube, options.settings),
         ]
+        chosen = options.controllers
+        self.controllers = [c for c in every if chosen is None or c.name in chosen]
         self.queues = {c.name: WorkQueue() for c in self.controllers}
         identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
         self.elector = (

@@ -99,7 +99,7 @@ def test_whole_lifecycle_against_elemental_api_serve(
 
 
 def test_whole_lifecycle_on_each_store(
-    store: Store, api_server: ThreadedServer, agent_host: AgentHost, tmp_path: Path
+    store: Store, api_server: ThreadedServer, agent_host: AgentHost, tmp_path: Path, host_controller: None
 ) -> None:
     registration, _key = make_registration(
         store,
@@ -195,7 +195,8 @@ def whole_lifecycle(agent_host: AgentHost, store: Store, base_url: str, tmp_path
     assert status == 0, err
     no_traceback(err)
     assert "unmanaged OS reset sentinel file still exists" in err
-    assert store.get_host("default", hostname) is None
+    # At once on the embedded store; on Kubernetes once the operator removed the finalizer.
+    wait_for(lambda: store.get_host("default", hostname) is None, what="the reset host gone")
     assert agent_host.file(f"{WORK}/reset.yaml").read_text() == "resetPersistent: true\n"
 
     # nothing happened to the real machine

@@ -26,7 +26,7 @@ from elemental_core.records import Bootstrap, Registration
 from elemental_core.tokens import SigningKey, verify_host_token
 from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, V1Beta1Condition
 from tests.agent.conftest import FailingServer, ThreadedServer, agent_config
-from tests.helpers import make_registration
+from tests.helpers import make_registration, wait_for
 from tests.live import free_port
 
 
@@ -50,7 +50,7 @@ def registration(store: Store, api_server: ThreadedServer) -> Registration:
 
 
 def test_registration_host_patch_bootstrap_delete(
-    store: Store, registration: Registration, tmp_path: Path
+    store: Store, registration: Registration, tmp_path: Path, host_controller: None
 ) -> None:
     with make_client(registration, tmp_path) as client:
         got = client.get_registration()
@@ -91,7 +91,7 @@ def test_registration_host_patch_bootstrap_delete(
         client.delete_host("host-1")
         assert client.patch_host(ApiHostPatchRequest(), "host-1").needsReset is True
         client.patch_host(ApiHostPatchRequest(reset=True), "host-1")
-        assert store.get_host("default", "host-1") is None
+        wait_for(lambda: store.get_host("default", "host-1") is None, what="the reset host gone")
 
 
 def test_every_host_request_carries_a_fresh_one_minute_host_token(

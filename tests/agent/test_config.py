@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -221,8 +222,14 @@ def test_from_api_takes_the_registration_config_and_fills_defaults() -> None:
 
 
 def test_reads_what_elemental_api_agent_config_prints() -> None:
-    registration = registrations.new_registration(
-        namespace="default", name="r", api_endpoint="http://127.0.0.1:9090", signing_key=SigningKey.generate()
+    draft = registrations.new_registration(
+        namespace="default", name="r", api_endpoint="http://127.0.0.1:9090"
+    )
+    registration = dataclasses.replace(
+        draft,
+        config=registrations.complete(
+            draft.config, namespace="default", name="r", api_endpoint="", signing_key=SigningKey.generate()
+        ),
     )
     printed = yaml.safe_dump(registrations.agent_config(registration), sort_keys=False)
     config = Config.from_yaml(printed)

@@ -21,7 +21,7 @@ from elemental_api.store import Store
 from elemental_core.records import Bootstrap, Host, Registration
 from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_IN_PLACE_UPDATE, LABEL_INSTALLED
 from tests.agent.conftest import ThreadedServer, agent_config, dummy_registration_config
-from tests.helpers import make_registration
+from tests.helpers import make_registration, wait_for
 
 CONFIG_PATH = "/etc/elemental/agent/config.yaml"
 WORK = "/var/lib/elemental/agent"
@@ -202,7 +202,9 @@ def test_in_place_update_reconciles_the_os_version(ctx: AgentContext, store: Sto
     assert conditions(stored)["OSVersionReady"]["status"] == "True"
 
 
-def test_needs_reset_triggers_reset_then_reset_removes_the_host(ctx: AgentContext, store: Store) -> None:
+def test_needs_reset_triggers_reset_then_reset_removes_the_host(
+    ctx: AgentContext, store: Store, host_controller: None
+) -> None:
     host = registered(ctx, store)
     store.request_host_deletion(host)
     assert phases.step(ctx) is True
@@ -213,7 +215,7 @@ def test_needs_reset_triggers_reset_then_reset_removes_the_host(ctx: AgentContex
     assert sentinel.exists()
     sentinel.unlink()  # what the host's own reset preparation does
     phases.reset(ctx)
-    assert store.get_host("default", ctx.hostname) is None
+    wait_for(lambda: store.get_host("default", ctx.hostname) is None, what="the reset host gone")
     assert "resetPersistent: true" in (ctx.host.root / WORK.lstrip("/") / "reset.yaml").read_text()
     # a reset repeated once the host is gone completes too
     phases.reset(ctx)

@@ -9,6 +9,7 @@ other bad token 403, and a refused request changes no record.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -385,8 +386,12 @@ def test_unknown_host_is_404(client: Any, host: HostIdentity) -> None:
 def test_unknown_registration_is_404_for_every_operation(client: Any, store: Store, namespace: str) -> None:
     key = tokens.SigningKey.generate()
     # Complete and correctly signed, but never stored.
-    ghost = registrations.new_registration(
-        namespace=namespace, name="missing", api_endpoint=TEST_ENDPOINT, signing_key=key
+    draft = registrations.new_registration(namespace=namespace, name="missing", api_endpoint=TEST_ENDPOINT)
+    ghost = dataclasses.replace(
+        draft,
+        config=registrations.complete(
+            draft.config, namespace=namespace, name="missing", api_endpoint="", signing_key=key
+        ),
     )
     host = HostIdentity(ghost, "host-1")
     registration_header = {"Registration-Authorization": f"Bearer {ghost.token}"}

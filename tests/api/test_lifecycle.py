@@ -7,7 +7,7 @@ from typing import Any
 from elemental_api.store import Store
 from elemental_core.records import Bootstrap
 from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_INSTALLED, LABEL_NEEDS_RESET
-from tests.helpers import HostIdentity, make_registration, register, registration_path
+from tests.helpers import HostIdentity, make_registration, register, registration_path, wait_for
 
 
 def test_get_registration_returns_config_with_defaults(client: Any, registration: Any) -> None:
@@ -120,7 +120,7 @@ def test_bootstrap_is_404_until_attached(client: Any, store: Store, host: HostId
 
 
 def test_full_lifecycle_register_install_bootstrap_delete_reset_gone(
-    client: Any, store: Store, host: HostIdentity
+    client: Any, store: Store, host: HostIdentity, host_controller: None
 ) -> None:
     assert register(client, host).status_code == 201
     assert client.patch(host.path, headers=host.auth(), json={"installed": True}).json()["installed"]
@@ -143,7 +143,8 @@ def test_full_lifecycle_register_install_bootstrap_delete_reset_gone(
 
     reset = client.patch(host.path, headers=host.auth(), json={"reset": True})
     assert reset.status_code == 200
-    assert store.get_host("default", host.name) is None
+    # At once on the embedded store; on Kubernetes once the operator removed the finalizer.
+    wait_for(lambda: store.get_host("default", host.name) is None, what="the reset host gone")
     assert client.patch(host.path, headers=host.auth(), json={}).status_code == 404
     # The same machine can register again as a fresh host.
     assert register(client, host).status_code == 201

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from elemental_api.store import AlreadyExists, Conflict, Store
-from elemental_core import tokens
 from elemental_core.records import Bootstrap, Host
 from elemental_core.registrations import new_registration
 from tests.helpers import make_registration
@@ -23,12 +22,9 @@ def test_a_registration_never_takes_over_bootstrap_data(store: Store) -> None:
     make_registration(store, name="reg")
     host = store.create_host(Host(namespace="default", name="web", registration="reg"))
     store.attach_bootstrap(host, Bootstrap(config="#cloud-config\n"))
-    key = tokens.SigningKey.generate()
-    clash = new_registration(
-        namespace="default", name="web-bootstrap", api_endpoint="http://x", signing_key=key
-    )
+    clash = new_registration(namespace="default", name="web-bootstrap", api_endpoint="http://x")
     with pytest.raises((AlreadyExists, Conflict)):
-        store.create_registration(clash, key.to_pem())
+        store.create_registration(clash)
     stored = store.get_host("default", "web")
     assert stored is not None
     assert store.get_bootstrap(stored) == Bootstrap(config="#cloud-config\n")

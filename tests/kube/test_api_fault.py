@@ -17,6 +17,7 @@ from kubernetes import client as k8s
 from elemental_core.vocabulary import GROUP, VERSION
 from tests.controlplane import ControlPlane
 from tests.helpers import HostIdentity, wait_for
+from tests.inprocess_operator import RunningOperator
 from tests.live import LiveServer
 
 
@@ -27,7 +28,10 @@ def kube_live_server(control_plane: ControlPlane, tmp_path: Path) -> Iterator[Li
 
 
 def test_api_answers_503_while_kube_apiserver_is_down_and_recovers(
-    control_plane: ControlPlane, kube_live_server: LiveServer, kube_namespace: str
+    control_plane: ControlPlane,
+    kube_live_server: LiveServer,
+    kube_namespace: str,
+    operator_beside_the_api: RunningOperator,
 ) -> None:
     registration = kube_live_server.make_registration(namespace=kube_namespace)
     hosts = [HostIdentity(registration, f"host-{i}") for i in range(4)]

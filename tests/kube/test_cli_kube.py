@@ -13,6 +13,7 @@ from elemental_core import tokens
 from elemental_core.records import Bootstrap, Host
 from elemental_core.vocabulary import LABEL_NEEDS_RESET
 from tests.controlplane import ControlPlane
+from tests.inprocess_operator import RunningOperator
 
 
 def run(capsys: pytest.CaptureFixture[str], control_plane: ControlPlane, *argv: str) -> str:
@@ -23,7 +24,10 @@ def run(capsys: pytest.CaptureFixture[str], control_plane: ControlPlane, *argv: 
 
 
 def test_registration_and_host_commands_work_on_kubernetes(
-    capsys: pytest.CaptureFixture[str], control_plane: ControlPlane, kube_namespace: str
+    capsys: pytest.CaptureFixture[str],
+    control_plane: ControlPlane,
+    kube_namespace: str,
+    operator_beside_the_api: RunningOperator,
 ) -> None:
     ns = ("-n", kube_namespace)
     run(

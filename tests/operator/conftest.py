@@ -4,7 +4,6 @@ the workload ("downstream") cluster, and `capi`, the test playing Cluster API's 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,36 +11,12 @@ import pytest
 from kubernetes import client as k8s
 
 from elemental_operator.controllers.base import Settings
-from elemental_operator.manager import Manager, ManagerOptions, connect
 from tests.controlplane import ControlPlane
+from tests.inprocess_operator import RunningOperator
 from tests.operator.capi import Capi, Downstream
 
 API_ENDPOINT = "https://elemental-api.example:9090"
 REQUEUE = 0.5
-
-
-class RunningOperator:
-    def __init__(self, control_plane: ControlPlane, settings: Settings, **options: Any) -> None:
-        self.kube = connect(str(control_plane.kubeconfig_path))
-        self.manager = Manager(
-            self.kube, ManagerOptions(settings=settings, health_address=("127.0.0.1", 0), **options)
-        )
-        self.exit_code: int | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        self.exit_code = self.manager.run()
-
-    def start(self, wait: bool = True) -> RunningOperator:
-        self.thread.start()
-        if wait:
-            assert self.manager.ready.wait(60), "operator did not become ready"
-        return self
-
-    def stop(self) -> None:
-        self.manager.stop_event.set()
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "operator did not stop"
 
 
 def settings(**overrides: Any) -> Settings:

@@ -1,0 +1,24 @@
+"""Settings the programs read the same way: the API's URL from upstream's clusterctl
+variables (ELEMENTAL_API_PROTOCOL://ELEMENTAL_API_ENDPOINT), one name for one setting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+PROTOCOLS = ("http", "https")
+
+
+def api_endpoint_from(environ: Mapping[str, str]) -> str | None:
+    """The API's URL from the environment, or None when ELEMENTAL_API_ENDPOINT is unset.
+
+    ELEMENTAL_API_ENDPOINT is a host name (and port), as upstream's; a value that already
+    carries a scheme is taken as the whole URL."""
+    endpoint = environ.get("ELEMENTAL_API_ENDPOINT", "").strip()
+    if not endpoint:
+        return None
+    if endpoint.startswith(("http://", "https://")):
+        return endpoint
+    protocol = environ.get("ELEMENTAL_API_PROTOCOL", "https") or "https"
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"ELEMENTAL_API_PROTOCOL must be http or https, not {protocol!r}")
+    return f"{protocol}://{endpoint}"
