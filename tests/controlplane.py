@@ -53,6 +53,8 @@ BOOTSTRAP_CHECKS = (
 # kube-apiserver sleeps 2s in a custom resource create that comes within 2s of its CRD's
 # Established transition (for HA consistency); install_crds waits that window out instead.
 CRD_CREATE_DELAY = 2.0
+# Replacing a CRD races with the API server's controllers writing its status (409 Conflict).
+CRD_APPLY_ATTEMPTS = 8
 
 
 class ControlPlaneError(RuntimeError):
@@ -468,19 +470,32 @@ class ControlPlane:
 
 
 def apply_crd(ext: k8s.ApiextensionsV1Api, crd: dict[str, Any]) -> str:
-    """Create the CRD, or replace it if it exists; return its name."""
+    """Create the CRD, or replace it if it exists; return its name.
+
+    A replace answered 409 (the CRD changed since it was read: the API server's own CRD
+    controllers update it right after a create) is retried on a fresh read, a bounded number
+    of times.
+    """
     name: str = crd["metadata"]["name"]
     # The client sends plain dicts as they are; no need to build the model objects.
     try:
         ext.create_custom_resource_definition(cast(k8s.V1CustomResourceDefinition, crd))
+        return name
     except ApiException as exc:
         if exc.status != 409:
             raise
+    for attempt in range(1, CRD_APPLY_ATTEMPTS + 1):
         current = ext.read_custom_resource_definition(name).metadata
         version = current.resource_version if current else None
         body = {**crd, "metadata": {**crd["metadata"], "resourceVersion": version}}
-        ext.replace_custom_resource_definition(name, cast(k8s.V1CustomResourceDefinition, body))
-    return name
+        try:
+            ext.replace_custom_resource_definition(name, cast(k8s.V1CustomResourceDefinition, body))
+            return name
+        except ApiException as exc:
+            if exc.status != 409 or attempt == CRD_APPLY_ATTEMPTS:
+                raise
+        time.sleep(0.05 * attempt)
+    raise ControlPlaneError(f"CRD {name} not replaced")  # not reached: the last 409 is raised
 
 
 def wait_established(ext: k8s.ApiextensionsV1Api, name: str, timeout: float) -> float:
