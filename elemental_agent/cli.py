@@ -36,12 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopper = Stopper()
     stopper.install()
     try:
-        ctx = init_agent(args, stopper)
-        try:
+        ctx, client = init_agent(args, stopper)
+        with client:
             command: Callable[[AgentContext, argparse.Namespace], int] = args.run
             return command(ctx, args)
-        finally:
-            ctx.client.close()
     except Stopped as stopped:
         log.info("%s", stopped)
         return 0 if args.command == "run" else 1
@@ -52,8 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def init_agent(args: argparse.Namespace, stopper: Stopper) -> AgentContext:
-    """Upstream's InitAgent: config, work dir, plugin, identity, API client, hostname."""
+def init_agent(args: argparse.Namespace, stopper: Stopper) -> tuple[AgentContext, ElementalClient]:
+    """Upstream's InitAgent: config, work dir, plugin, identity, API client, hostname; the
+    client is returned too, for the caller to close."""
     root_dir = Path(args.root)
     if not root_dir.is_dir():
         raise ConfigError(f"--root {args.root}: not a directory")
@@ -85,7 +84,7 @@ def init_agent(args: argparse.Namespace, stopper: Stopper) -> AgentContext:
         client.close()
         raise
     log.debug("Reconciliation period %s", format_duration(config.agent.reconciliation))
-    return AgentContext(
+    context = AgentContext(
         config=config,
         config_path=config_path,
         host=host,
@@ -96,6 +95,7 @@ def init_agent(args: argparse.Namespace, stopper: Stopper) -> AgentContext:
         stopper=stopper,
         bootstrap_sentinel=sentinel,
     )
+    return context, client
 
 
 def load_config(host: HostRoot, config_path: str) -> Config:

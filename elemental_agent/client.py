@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -72,6 +72,24 @@ def tls_context(ca_pem: str, *, use_system_pool: bool, skip_verify: bool) -> ssl
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+class ApiClient(Protocol):
+    """What the phases ask of the Elemental API; `ElementalClient` is the one over HTTPS.
+
+    Each operation raises `RequestRefused` for a 4xx answer and `RetryableError` for a network
+    error or a 5xx answer.
+    """
+
+    def get_registration(self) -> ApiRegistrationResponse: ...
+
+    def create_host(self, request: ApiHostCreateRequest) -> None: ...
+
+    def patch_host(self, patch: ApiHostPatchRequest, hostname: str) -> ApiHostResponse: ...
+
+    def delete_host(self, hostname: str) -> None: ...
+
+    def get_bootstrap(self, hostname: str) -> ApiBootstrapResponse: ...
 
 
 class ElementalClient:

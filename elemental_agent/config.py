@@ -17,18 +17,16 @@ from typing import Any
 import yaml
 
 from elemental_agent.errors import ConfigError
+from elemental_core.vocabulary import DEFAULT_OS_PLUGIN, DEFAULT_RECONCILIATION, DEFAULT_WORK_DIR
 from elemental_models.api import ApiRegistrationResponse, V1Beta1Agent, V1Beta1Registration
 
 DEFAULT_CONFIG_PATH = "/etc/elemental/agent/config.yaml"
-DEFAULT_WORK_DIR = "/var/lib/elemental/agent"
-DEFAULT_OS_PLUGIN = "/usr/lib/elemental/plugins/elemental.so"
 NANOSECOND = 1
 MICROSECOND = 1_000
 MILLISECOND = 1_000_000
 SECOND = 1_000_000_000
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
-DEFAULT_RECONCILIATION = 10 * SECOND
 
 _UNITS = {
     "ns": NANOSECOND,

@@ -9,12 +9,13 @@ import threading
 from dataclasses import dataclass, field
 from types import FrameType
 
-from elemental_agent.client import ElementalClient
-from elemental_agent.config import DEFAULT_RECONCILIATION, Config, format_duration
+from elemental_agent.client import ApiClient
+from elemental_agent.config import Config, format_duration
 from elemental_agent.errors import Stopped
 from elemental_agent.hostroot import HostRoot
 from elemental_agent.plugins.base import BOOTSTRAP_SENTINEL, Plugin
 from elemental_core.tokens import SigningKey
+from elemental_core.vocabulary import DEFAULT_RECONCILIATION
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class AgentContext:
     config_path: str  # a host path
     host: HostRoot
     plugin: Plugin
-    client: ElementalClient
+    client: ApiClient
     identity: SigningKey
     hostname: str
     stopper: Stopper = field(default_factory=Stopper)

@@ -21,6 +21,33 @@ from elemental_agent.errors import AgentError, ApiError, RequestRefused, Retryab
 from elemental_agent.hostname import choose_hostname, is_random
 from elemental_agent.identity import key_path
 from elemental_agent.plugins.base import Plugin
+from elemental_core.vocabulary import (
+    BOOTSTRAP_FAILED,
+    BOOTSTRAP_READY,
+    CLOUD_CONFIG_INSTALLATION_FAILED,
+    IN_PLACE_UPDATE_DONE,
+    IN_PLACE_UPDATE_PENDING,
+    INSTALLATION_FAILED,
+    INSTALLATION_READY,
+    OS_VERSION_READY,
+    OS_VERSION_RECONCILIATION_FAILED,
+    PHASE_BOOTSTRAPPING,
+    PHASE_FINALIZING_REGISTRATION,
+    PHASE_INSTALLING,
+    PHASE_OS_VERSION_RECONCILE,
+    PHASE_REGISTERING,
+    PHASE_RESETTING,
+    PHASE_RUNNING,
+    PHASE_TRIGGERING_RESET,
+    REGISTRATION_FAILED,
+    REGISTRATION_READY,
+    RESET_FAILED,
+    RESET_READY,
+    WAITING_FOR_BOOTSTRAP,
+    WAITING_FOR_INSTALLATION,
+    WAITING_FOR_POST_RECONCILE_REBOOT,
+    WAITING_FOR_RESET,
+)
 from elemental_models.api import (
     ApiHostCreateRequest,
     ApiHostPatchRequest,
@@ -31,35 +58,6 @@ from elemental_models.api import (
 
 log = logging.getLogger(__name__)
 
-# Phases (ElementalHost.status.phase).
-PHASE_REGISTERING = "Registering"
-PHASE_FINALIZING_REGISTRATION = "Finalizing Registration"
-PHASE_INSTALLING = "Installing"
-PHASE_BOOTSTRAPPING = "Bootstrapping"
-PHASE_RUNNING = "Running"
-PHASE_TRIGGERING_RESET = "Triggering Reset"
-PHASE_RESETTING = "Resetting"
-PHASE_OS_VERSION_RECONCILE = "Reconciling OS Version"
-
-# Conditions and reasons.
-REGISTRATION_READY = "RegistrationReady"
-REGISTRATION_FAILED = "RegistrationFailed"
-INSTALLATION_READY = "InstallationReady"
-WAITING_FOR_INSTALLATION = "WaitingForInstallation"
-CLOUD_CONFIG_INSTALLATION_FAILED = "CloudConfigInstallationFailed"
-INSTALLATION_FAILED = "InstallationFailed"
-BOOTSTRAP_READY = "BootstrapReady"
-WAITING_FOR_BOOTSTRAP = "WaitingForBootstrap"
-BOOTSTRAP_FAILED = "BootstrapFailed"
-RESET_READY = "ResetReady"
-WAITING_FOR_RESET = "WaitingForReset"
-RESET_FAILED = "ResetFailed"
-OS_VERSION_READY = "OSVersionReady"
-OS_VERSION_RECONCILIATION_FAILED = "OSVersionReconciliationFailed"
-WAITING_FOR_POST_RECONCILE_REBOOT = "WaitingForPostReconcileReboot"
-
-IN_PLACE_UPDATE_PENDING = "pending"
-IN_PLACE_UPDATE_DONE = "done"
 MAX_MESSAGE = 10240
 
 Status = Literal["True", "False", "Unknown"]

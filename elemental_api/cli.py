@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+from importlib.util import find_spec
+
+# The `api` extra: installed without it, name the command that installs it, not a traceback.
+if _missing := [
+    name
+    for name in ("connexion", "gunicorn", "uvicorn", "prometheus_client", "kubernetes")
+    if find_spec(name) is None
+]:
+    print(f"elemental-api: needs {', '.join(_missing)}: pip install 'elemental-capi[api]'", file=sys.stderr)
+    raise SystemExit(2)
+
 import argparse
 import json
 import os
 import re
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+from importlib.util import find_spec
+
+# The `operator` extra: installed without it, name the command that installs it, not a traceback.
+if _missing := [name for name in ("kubernetes", "prometheus_client") if find_spec(name) is None]:
+    print(
+        f"elemental-operator: needs {', '.join(_missing)}: pip install 'elemental-capi[operator]'",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
+
 import argparse
 import logging
 import os
 import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
