@@ -77,10 +77,6 @@ class AgentConfig:
     post_install: PostAction = field(default_factory=PostAction)
     post_reset: PostAction = field(default_factory=PostAction)
 
-    @property
-    def reconciliation_seconds(self) -> float:
-        return self.reconciliation / SECOND
-
 
 @dataclass
 class Config:

@@ -100,11 +100,6 @@ def issue_host_token(key: SigningKey, host_name: str, uri: str, issuer: str = "e
     )
 
 
-def is_jwt(value: str) -> bool:
-    """Whether a registration's token field holds a JWT (`disabled` and the like do not)."""
-    return value.count(".") == 2 and _looks_like_header(value.split(".", 1)[0])
-
-
 def verify_registration_token(token: str, *, signing_key_pem: bytes, uri: str) -> dict[str, Any]:
     """Checks a registration token: EdDSA, signed by the registration key, sub = aud = URI."""
     try:
@@ -204,9 +199,3 @@ def _decode_segment(segment: str) -> Any:
     except (binascii.Error, ValueError, UnicodeError) as error:
         raise InvalidToken("token is not valid base64url JSON") from error
 
-
-def _looks_like_header(segment: str) -> bool:
-    try:
-        return isinstance(_decode_segment(segment), dict)
-    except InvalidToken:
-        return False
