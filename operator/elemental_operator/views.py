@@ -179,8 +179,9 @@ class ObjectView:
         )
 
     def summarize(self) -> None:
-        """Recomputes Ready from the other conditions."""
-        self._status["conditions"] = conditions.with_ready_summary(self.conditions)
+        """Recomputes Ready from the other conditions (no status is made up when there are none)."""
+        if self.conditions:
+            self._status["conditions"] = conditions.with_ready_summary(self.conditions)
 
     # -- plumbing -----------------------------------------------------------------------------
 
