@@ -35,6 +35,7 @@ from elemental_core.vocabulary import (
     LABEL_MACHINE_NAME,
     LABEL_NEEDS_RESET,
     MACHINES,
+    READY,
     REGISTRATIONS,
     Resource,
 )
@@ -240,6 +241,10 @@ class RegistrationView(ObjectView):
         """The Secret holding the signing key: the reference's, else the registration's name."""
         return str((self.private_key_ref or {}).get("name") or self.name)
 
+    def set_ready(self) -> None:
+        """Ready=True, as upstream's registration controller writes it (no severity)."""
+        self.set_condition({"type": READY, "status": TRUE})
+
     def as_owner(self) -> dict[str, Any]:
         """The registration as the owner of its Secret (apiVersion and kind included)."""
         return {**self.raw, "apiVersion": self.resource.api_version, "kind": self.resource.kind}
@@ -307,6 +312,10 @@ class HostView(ObjectView):
         self.set_label(LABEL_ELEMENTAL_MACHINE_NAME, machine.name)
         if machine.cluster_name:
             self.set_label(LABEL_CLUSTER_NAME, machine.cluster_name)
+
+    def request_reset(self) -> None:
+        """Asks the agent to reset the host (it reports back with the reset label)."""
+        self.set_label(LABEL_NEEDS_RESET, "true")
 
     def release_claim(self) -> None:
         """Undoes `claim`: the host is free again."""

@@ -215,7 +215,7 @@ class ElementalMachineController(KubeHolder):
         for claimed in self.kube.select(HOSTS, em.namespace, stale):
             after = HostView(copy.deepcopy(claimed))
             if after.bootstrapped:
-                after.set_label(LABEL_NEEDS_RESET, "true")
+                after.request_reset()
             else:
                 after.release_claim()
             try:
@@ -256,7 +256,7 @@ class ElementalMachineController(KubeHolder):
         host = HostView.of(self.kube.get(HOSTS, *host_key)) if host_key else None
         if host is not None and not host.label_is_true(LABEL_NEEDS_RESET):
             after = HostView(copy.deepcopy(host.raw))
-            after.set_label(LABEL_NEEDS_RESET, "true")
+            after.request_reset()
             self.kube.apply_changes(HOSTS, host.raw, after.raw)
             log.info("host asked to reset", extra={"machine": em.name, "host": host.name})
         em.remove_finalizer()

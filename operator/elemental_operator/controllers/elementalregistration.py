@@ -18,7 +18,7 @@ from elemental_core import registrations, tokens
 from elemental_core.registrations import CannotComplete
 from elemental_core.vocabulary import MISSING_SIGNING_KEY, READY, REGISTRATIONS, SIGNING_KEY_FIELD, Resource
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
-from elemental_operator.views import ERROR, TRUE, RegistrationView
+from elemental_operator.views import ERROR, RegistrationView
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class ElementalRegistrationController(KubeHolder):
             )
             registration.set_false(READY, ERROR, problem.reason, str(problem))
         else:
-            registration.set_condition({"type": READY, "status": TRUE})
+            registration.set_ready()
         self.kube.apply_changes(REGISTRATIONS, before, registration.raw)
         return Result()
 
