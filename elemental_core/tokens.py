@@ -198,4 +198,3 @@ def _decode_segment(segment: str) -> Any:
         return json.loads(raw)
     except (binascii.Error, ValueError, UnicodeError) as error:
         raise InvalidToken("token is not valid base64url JSON") from error
-

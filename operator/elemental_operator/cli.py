@@ -29,6 +29,25 @@ log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = argument_parser().parse_args(argv)
+    try:
+        options = manager_options(args)
+    except (ValueError, OSError) as error:
+        print(f"elemental-operator: {error}", file=sys.stderr)
+        return 2
+    configure_logging(args.debug)
+    manager = Manager(connect(args.kubeconfig), options)
+
+    def shutdown(signum: int, frame: FrameType | None) -> None:
+        log.info("shutting down", extra={"signal": signum})
+        manager.stop_event.set()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    return manager.run()
+
+
+def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="elemental-operator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the controllers (foreground)")
@@ -65,36 +84,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     run.add_argument("--workers", type=int, default=2, help="ElementalMachine workers (default 2)")
     run.add_argument(
+        "--namespace",
+        action="append",
+        dest="namespaces",
+        metavar="NS",
+        help="reconcile only objects in this namespace (repeatable; default: every namespace)",
+    )
+    run.add_argument(
         "--debug", action="store_true", default=os.environ.get("ELEMENTAL_ENABLE_DEBUG") == "true"
     )
-    args = parser.parse_args(argv)
-    try:
-        settings = _settings(args)
-        host, _, port = args.health_bind_address.rpartition(":")
-        health_address = (host or "0.0.0.0", int(port))  # noqa: S104 - the address is the user's choice
-    except (ValueError, OSError) as error:
-        print(f"elemental-operator: {error}", file=sys.stderr)
-        return 2
-    configure_logging(args.debug)
-    kube = connect(args.kubeconfig)
-    manager = Manager(
-        kube,
-        ManagerOptions(
-            settings=settings,
-            leader_elect=args.leader_elect,
-            leader_namespace=args.leader_elect_namespace,
-            health_address=health_address,
-            workers=args.workers,
-        ),
+    return parser
+
+
+def manager_options(args: argparse.Namespace) -> ManagerOptions:
+    """The Manager's options from the command line and upstream's environment variables
+    (ValueError or OSError when they do not make sense)."""
+    host, _, port = args.health_bind_address.rpartition(":")
+    return ManagerOptions(
+        settings=_settings(args),
+        leader_elect=args.leader_elect,
+        leader_namespace=args.leader_elect_namespace,
+        health_address=(host or "0.0.0.0", int(port)),  # noqa: S104 - the address is the user's choice
+        workers=args.workers,
+        namespaces=frozenset(args.namespaces) if args.namespaces else None,
     )
-
-    def shutdown(signum: int, frame: FrameType | None) -> None:
-        log.info("shutting down", extra={"signal": signum})
-        manager.stop_event.set()
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    return manager.run()
 
 
 def _settings(args: argparse.Namespace) -> Settings:

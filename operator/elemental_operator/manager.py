@@ -1,5 +1,8 @@
 """Runs the controllers: caches first, then (as leader) one work queue and worker threads
-per controller, until SIGTERM/SIGINT or the loss of the leader lease."""
+per controller, until SIGTERM/SIGINT or the loss of the leader lease.
+
+With `ManagerOptions.namespaces` only objects in those namespaces are reconciled: the caches
+still cover the cluster, and keys outside the scope are dropped where they are queued."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,19 +22,19 @@ from elemental_core.vocabulary import (
     HOSTS,
     MACHINES,
     REGISTRATIONS,
-    Resource,
 )
 from elemental_kube.client import api_client
 from elemental_kube.errors import KubeError
 from elemental_kube.leases import LeaderElector
 from elemental_kube.objects import Kube
 from elemental_operator import metrics
-from elemental_operator.controllers.base import Controller, Key, Settings
+from elemental_operator.controllers.base import Controller, Mapper, Settings
 from elemental_operator.controllers.elementalcluster import ElementalClusterController
 from elemental_operator.controllers.elementalhost import ElementalHostController
 from elemental_operator.controllers.elementalmachine import ElementalMachineController
 from elemental_operator.controllers.elementalregistration import ElementalRegistrationController
 from elemental_operator.health import HealthServer
+from elemental_operator.views import Key
 from elemental_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,14 @@ class ManagerOptions:
     workers: int = 2
     # Names of the controllers to run (kube-controller-manager's --controllers); None: all.
     controllers: frozenset[str] | None = None
+    namespaces: frozenset[str] | None = None  # None: every namespace
+
+
+def in_scope(namespaces: frozenset[str] | None) -> Callable[[Key], bool]:
+    """Whether a key is one this operator reconciles."""
+    if namespaces is None:
+        return lambda key: True
+    return lambda key: key[0] in namespaces
 
 
 class Manager:
@@ -76,6 +88,7 @@ class Manager:
         chosen = options.controllers
         self.controllers = [c for c in every if chosen is None or c.name in chosen]
         self.queues = {c.name: WorkQueue() for c in self.controllers}
+        self.in_scope = in_scope(options.namespaces)
         identity = f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
         self.elector = (
             LeaderElector(
@@ -134,9 +147,9 @@ class Manager:
     def _wire_watches(self) -> None:
         for controller in self.controllers:
             queue = self.queues[controller.name]
-            self.kube.informers[controller.resource].add_handler(_enqueue_self(queue))
+            self.kube.informers[controller.resource].add_handler(enqueue_self(queue, self.in_scope))
             for resource, mapper in controller.watches().items():
-                self.kube.informers[resource].add_handler(_enqueue_mapped(queue, mapper, resource))
+                self.kube.informers[resource].add_handler(enqueue_mapped(queue, mapper, self.in_scope))
 
     def _start_workers(self) -> None:
         for controller in self.controllers:
@@ -144,8 +157,7 @@ class Manager:
             workers = self.options.workers if controller.name == "elementalmachine" else 1
             for index in range(workers):
                 self._spawn(f"{controller.name}-{index}", self._work, controller)
-            for namespace, name in [_key(o) for o in self.kube.list(controller.resource)]:
-                self.queues[controller.name].add((namespace, name))
+            enqueue_all(self.queues[controller.name], self.kube.scan(controller.resource), self.in_scope)
 
     def _spawn(self, name: str, target: Any, *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -156,59 +168,76 @@ class Manager:
         queue = self.queues[controller.name]
         while not self.stop_event.is_set():
             key = queue.get(timeout=0.5)
-            if key is None:
-                continue
-            started = time.perf_counter()
-            try:
-                result = controller.reconcile(*key)
-            except KubeError as error:
-                # Conflicts and outages are expected: back off and read fresh state.
-                delay = queue.add_rate_limited(key)
-                metrics.RECONCILES.labels(controller.name, "requeue").inc()
-                log.info(
-                    "reconcile retry",
-                    extra={
-                        "controller": controller.name,
-                        "key": "/".join(key),
-                        "error": str(error),
-                        "retry_in": round(delay, 2),
-                    },
-                )
-            except Exception:
-                delay = queue.add_rate_limited(key)
-                metrics.RECONCILE_ERRORS.labels(controller.name).inc()
-                metrics.RECONCILES.labels(controller.name, "error").inc()
-                log.exception(
-                    "reconcile failed",
-                    extra={"controller": controller.name, "key": "/".join(key), "retry_in": round(delay, 2)},
-                )
-            else:
-                queue.forget(key)
-                metrics.RECONCILES.labels(controller.name, "success").inc()
-                if result.requeue_after:
-                    queue.add_after(key, result.requeue_after)
-            finally:
-                metrics.RECONCILE_SECONDS.labels(controller.name).observe(time.perf_counter() - started)
-                queue.done(key)
+            if key is not None:
+                process(controller, queue, key)
+
+
+def process(controller: Controller, queue: WorkQueue, key: Key) -> None:
+    """One reconcile of one key: a requeue when it asks for one, a bounded number of
+    retries with back-off when it fails."""
+    started = time.perf_counter()
+    try:
+        result = controller.reconcile(*key)
+    except KubeError as error:
+        metrics.RECONCILES.labels(controller.name, "requeue").inc()
+        _retry(controller.name, queue, key, error, unexpected=False)
+    except Exception as error:
+        metrics.RECONCILE_ERRORS.labels(controller.name).inc()
+        metrics.RECONCILES.labels(controller.name, "error").inc()
+        _retry(controller.name, queue, key, error, unexpected=True)
+    else:
+        queue.forget(key)
+        metrics.RECONCILES.labels(controller.name, "success").inc()
+        if result.requeue_after:
+            queue.add_after(key, result.requeue_after)
+    finally:
+        metrics.RECONCILE_SECONDS.labels(controller.name).observe(time.perf_counter() - started)
+        queue.done(key)
+
+
+def _retry(controller: str, queue: WorkQueue, key: Key, error: Exception, *, unexpected: bool) -> None:
+    """Conflicts and outages (KubeError) are expected: back off and read fresh state, logged
+    in one line. Anything else is logged with its traceback. Both stop after the queue's
+    retries."""
+    delay = queue.add_rate_limited(key)
+    extra: dict[str, Any] = {"controller": controller, "key": "/".join(key), "error": str(error)}
+    if delay is None:
+        log.error("reconcile given up until the object changes", extra=extra, exc_info=unexpected)
+    elif unexpected:
+        log.exception("reconcile failed", extra={**extra, "retry_in": round(delay, 2)})
+    else:
+        log.info("reconcile retry", extra={**extra, "retry_in": round(delay, 2)})
 
 
 def _key(obj: dict[str, Any]) -> Key:
     return obj["metadata"]["namespace"], obj["metadata"]["name"]
 
 
-def _enqueue_self(queue: WorkQueue) -> Any:
+def enqueue_all(queue: WorkQueue, objects: Iterable[dict[str, Any]], admits: Callable[[Key], bool]) -> None:
+    for obj in objects:
+        if admits(key := _key(obj)):
+            queue.add(key)
+
+
+def enqueue_self(queue: WorkQueue, admits: Callable[[Key], bool]) -> Any:
+    """An informer handler queueing the changed object's own key."""
+
     def handler(event: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
-        queue.add(_key(obj))
+        enqueue_all(queue, [obj], admits)
 
     return handler
 
 
-def _enqueue_mapped(queue: WorkQueue, mapper: Any, resource: Resource) -> Any:
+def enqueue_mapped(queue: WorkQueue, mapper: Mapper, admits: Callable[[Key], bool]) -> Any:
+    """An informer handler queueing the keys a secondary object maps to, before and after
+    the change (e.g. a host released by a machine)."""
+
     def handler(event: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
         keys = set(mapper(obj))
         if previous is not None and previous is not obj:
-            keys.update(mapper(previous))  # e.g. a host released by a machine
+            keys.update(mapper(previous))
         for key in keys:
-            queue.add(key)
+            if admits(key):
+                queue.add(key)
 
     return handler

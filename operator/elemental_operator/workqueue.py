@@ -1,6 +1,7 @@
 """A work queue per controller, as controller-runtime's: a key is queued at most once, is
 never processed by two workers at once, and failures are retried with capped exponential
-back-off."""
+back-off, a bounded number of times: then the key waits for its object to change (an
+informer event, or the relist after a lost watch, queues it again)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from collections import deque
 Key = tuple[str, str]
 BASE_DELAY = 0.05
 MAX_DELAY = 60.0
+# 0.05 s doubling up to 60 s: 15 retries span about six minutes.
+MAX_RETRIES = 15
 
 
 class WorkQueue:
-    def __init__(self) -> None:
+    def __init__(
+        self, *, base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY, max_retries: int = MAX_RETRIES
+    ) -> None:
+        self.base_delay, self.max_delay, self.max_retries = base_delay, max_delay, max_retries
         self._cond = threading.Condition()
         self._queue: deque[Key] = deque()
         self._dirty: set[Key] = set()
@@ -43,12 +49,17 @@ class WorkQueue:
             heapq.heappush(self._delayed, (time.monotonic() + delay, self._counter, key))
             self._cond.notify()
 
-    def add_rate_limited(self, key: Key) -> float:
-        """Re-queues a failed key after 50 ms, doubling per consecutive failure, up to 60 s."""
+    def add_rate_limited(self, key: Key) -> float | None:
+        """Re-queues a failed key after base_delay, doubling per consecutive failure up to
+        max_delay; the delay, or None once the key has failed max_retries times in a row
+        (it is not re-queued, and its count starts afresh)."""
         with self._cond:
             failures = self._failures.get(key, 0)
+            if failures >= self.max_retries:
+                del self._failures[key]
+                return None
             self._failures[key] = failures + 1
-        delay = min(BASE_DELAY * (2**failures), MAX_DELAY)
+        delay = min(self.base_delay * (2**failures), self.max_delay)
         self.add_after(key, delay)
         return delay
 
@@ -60,22 +71,19 @@ class WorkQueue:
         """The next key to process, or None on timeout or shutdown."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while True:
-                self._promote_delayed()
-                if self._queue:
-                    key = self._queue.popleft()
-                    self._dirty.discard(key)
-                    self._processing.add(key)
-                    return key
-                if self._shutdown:
-                    return None
+            self._promote_delayed()
+            while not self._queue:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if self._shutdown or remaining <= 0:
                     return None
-                wait = remaining
                 if self._delayed:
-                    wait = min(wait, max(self._delayed[0][0] - time.monotonic(), 0))
-                self._cond.wait(wait)
+                    remaining = min(remaining, max(self._delayed[0][0] - time.monotonic(), 0))
+                self._cond.wait(remaining)
+                self._promote_delayed()
+            key = self._queue.popleft()
+            self._dirty.discard(key)
+            self._processing.add(key)
+            return key
 
     def done(self, key: Key) -> None:
         with self._cond:

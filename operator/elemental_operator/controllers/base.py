@@ -1,4 +1,6 @@
-"""What every controller shares: the result type, the watch mapping, condition helpers."""
+"""What every controller shares: the result type, the settings, the watch mapping, and
+`KubeAccess`, the one door to the cluster (the objects themselves are read and changed
+through elemental_operator.views)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from elemental_core import conditions
 from elemental_core.vocabulary import Resource
+from elemental_operator.views import Key
 
-Key = tuple[str, str]
 Mapper = Callable[[dict[str, Any]], list[Key]]
 
 
@@ -70,55 +71,6 @@ class Controller(Protocol):
 
     def watches(self) -> dict[Resource, Mapper]:
         """Secondary resources whose changes enqueue primary keys (besides the primary)."""
-
-
-def set_condition(obj: dict[str, Any], condition: dict[str, Any]) -> None:
-    status = obj.setdefault("status", {})
-    status["conditions"] = conditions.set_condition(status.get("conditions") or [], condition)
-
-
-def with_summary(obj: dict[str, Any]) -> None:
-    status = obj.setdefault("status", {})
-    status["conditions"] = conditions.with_ready_summary(status.get("conditions") or [])
-
-
-def true(kind: str) -> dict[str, Any]:
-    return {"type": kind, "status": "True", "severity": "Info"}
-
-
-def false(kind: str, severity: str, reason: str, message: str) -> dict[str, Any]:
-    return {"type": kind, "status": "False", "severity": severity, "reason": reason, "message": message}
-
-
-def key_of(obj: dict[str, Any]) -> Key:
-    return obj["metadata"]["namespace"], obj["metadata"]["name"]
-
-
-def labels_of(obj: dict[str, Any]) -> dict[str, str]:
-    labels: dict[str, str] = obj.setdefault("metadata", {}).setdefault("labels", {}) or {}
-    obj["metadata"]["labels"] = labels
-    return labels
-
-
-def add_finalizer(obj: dict[str, Any], finalizer: str) -> None:
-    finalizers = obj["metadata"].setdefault("finalizers", [])
-    if finalizer not in finalizers:
-        finalizers.append(finalizer)
-
-
-def remove_finalizer(obj: dict[str, Any], finalizer: str) -> None:
-    obj["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers") or [] if f != finalizer]
-
-
-def deleting(obj: dict[str, Any]) -> bool:
-    return bool(obj["metadata"].get("deletionTimestamp"))
-
-
-def owner(obj: dict[str, Any], kind: str) -> str | None:
-    for reference in obj["metadata"].get("ownerReferences") or []:
-        if reference.get("kind") == kind and reference.get("apiVersion", "").startswith("cluster.x-k8s.io/"):
-            return str(reference["name"])
-    return None
 
 
 class KubeHolder:

@@ -5,18 +5,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from elemental_core.vocabulary import CLUSTERS, ELEMENTAL_CLUSTERS, Resource
-from elemental_operator.controllers.base import (
-    Key,
-    KubeHolder,
-    Mapper,
-    Result,
-    false,
-    owner,
-    set_condition,
-    true,
-    with_summary,
+from elemental_core.vocabulary import (
+    CAPI_CLUSTER_READY,
+    CLUSTERS,
+    CONTROL_PLANE_ENDPOINT_READY,
+    ELEMENTAL_CLUSTERS,
+    MISSING_CLUSTER_OWNER,
+    MISSING_CONTROL_PLANE_ENDPOINT,
+    Resource,
 )
+from elemental_operator.controllers.base import KubeHolder, Mapper, Result
+from elemental_operator.views import ERROR, ClusterView, ElementalClusterView, Key
 
 
 class ElementalClusterController(KubeHolder):
@@ -28,51 +27,41 @@ class ElementalClusterController(KubeHolder):
 
     def reconcile(self, namespace: str, name: str) -> Result:
         before = self.kube.get(ELEMENTAL_CLUSTERS, namespace, name)
-        if before is None or before["metadata"].get("deletionTimestamp"):
+        if before is None:
             return Result()
-        cluster = copy.deepcopy(before)
-        owner_name = owner(cluster, "Cluster")
-        owner_found = owner_name is not None and self.kube.get(CLUSTERS, namespace, owner_name) is not None
-        decide(cluster, owner_found)
-        with_summary(cluster)
-        self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster)
+        cluster = ElementalClusterView(copy.deepcopy(before))
+        if cluster.deleting:
+            return Result()
+        owner = cluster.cluster_owner
+        decide(
+            cluster, owner_found=owner is not None and self.kube.get(CLUSTERS, namespace, owner) is not None
+        )
+        cluster.summarize()
+        self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster.raw)
         return Result()
 
 
-def decide(cluster: dict[str, Any], owner_found: bool) -> None:
+def decide(cluster: ElementalClusterView, owner_found: bool) -> None:
     """owner_found: the ElementalCluster has a Cluster owner and that Cluster exists."""
-    status = cluster.setdefault("status", {})
-    status["ready"] = False  # as upstream: recomputed on every pass, not only ever set
+    cluster.ready = False  # as upstream: recomputed on every pass, not only ever set
     if not owner_found:
-        set_condition(
-            cluster,
-            false(
-                "CAPIClusterReady",
-                "Error",
-                "MissingClusterOwner",
-                "ElementalCluster has no Cluster owner yet",
-            ),
+        cluster.set_false(
+            CAPI_CLUSTER_READY, ERROR, MISSING_CLUSTER_OWNER, "ElementalCluster has no Cluster owner yet"
         )
         return
-    set_condition(cluster, true("CAPIClusterReady"))
-    endpoint = cluster.get("spec", {}).get("controlPlaneEndpoint") or {}
-    if not endpoint.get("host") or not endpoint.get("port"):
-        set_condition(
-            cluster,
-            false(
-                "ControlPlaneEndpointReady",
-                "Error",
-                "MissingControlPlaneEndpoint",
-                "missing control plane endpoint",
-            ),
+    cluster.set_true(CAPI_CLUSTER_READY)
+    if not cluster.has_control_plane_endpoint:
+        cluster.set_false(
+            CONTROL_PLANE_ENDPOINT_READY,
+            ERROR,
+            MISSING_CONTROL_PLANE_ENDPOINT,
+            "missing control plane endpoint",
         )
         return
-    set_condition(cluster, true("ControlPlaneEndpointReady"))
-    status["ready"] = True
+    cluster.set_true(CONTROL_PLANE_ENDPOINT_READY)
+    cluster.ready = True
 
 
 def _cluster_to_elemental_cluster(cluster: dict[str, Any]) -> list[Key]:
-    ref = cluster.get("spec", {}).get("infrastructureRef") or {}
-    if ref.get("kind") == ELEMENTAL_CLUSTERS.kind and ref.get("name"):
-        return [(ref.get("namespace") or cluster["metadata"]["namespace"], ref["name"])]
-    return []
+    key = ClusterView(cluster).elemental_cluster_key
+    return [key] if key else []

@@ -1,36 +1,30 @@
 """ElementalHost: finalizer, conditions from the agent's labels, OS version propagation from
-the associated ElementalMachine, and reset-before-delete."""
+the associated ElementalMachine, and reset-before-delete.
+
+On Kubernetes this controller alone removes the host's finalizer, by elemental_core's host
+rules: a host being deleted is asked to reset (`marked_for_reset`) and goes once it has
+reported the reset (`may_be_released`)."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from elemental_core.hosts import marked_for_reset, may_be_released
 from elemental_core.vocabulary import (
+    BOOTSTRAP_READY,
     ELEMENTAL_MACHINES,
-    FINALIZER,
     HOSTS,
-    LABEL_BOOTSTRAPPED,
-    LABEL_IN_PLACE_UPDATE,
-    LABEL_INSTALLED,
-    LABEL_NEEDS_RESET,
-    LABEL_RESET,
+    IN_PLACE_UPDATE_NOT_PENDING,
+    INSTALLATION_READY,
+    OS_VERSION_READY,
+    REGISTRATION_READY,
+    RESET_READY,
+    WAITING_FOR_OS_RECONCILE,
     Resource,
 )
-from elemental_operator.controllers.base import (
-    Key,
-    KubeHolder,
-    Mapper,
-    Result,
-    add_finalizer,
-    deleting,
-    false,
-    labels_of,
-    remove_finalizer,
-    set_condition,
-    true,
-    with_summary,
-)
+from elemental_operator.controllers.base import KubeHolder, Mapper, Result
+from elemental_operator.views import INFO, WARNING, ElementalMachineView, HostView, Key
 
 
 class ElementalHostController(KubeHolder):
@@ -44,86 +38,67 @@ class ElementalHostController(KubeHolder):
         before = self.kube.get(HOSTS, namespace, name)
         if before is None:
             return Result()
-        host = copy.deepcopy(before)
-        labels = labels_of(host)
-        if deleting(host):
-            if FINALIZER in (host["metadata"].get("finalizers") or []):
-                reconcile_delete(host, labels)
+        host = HostView(copy.deepcopy(before))
+        if host.deleting:
+            if host.holds_finalizer:
+                reconcile_delete(host)
         else:
-            add_finalizer(host, FINALIZER)
-            self._reconcile_os_version(host, labels)
-            reconcile_conditions(host, labels)
-        with_summary(host)
-        self.kube.apply_changes(HOSTS, before, host)
+            host.add_finalizer()
+            machine_key = host.machine_key
+            machine = (
+                ElementalMachineView.of(self.kube.get(ELEMENTAL_MACHINES, *machine_key))
+                if machine_key
+                else None
+            )
+            if machine is not None:
+                propagate_os_version(host, machine)
+            reconcile_conditions(host)
+        host.summarize()
+        self.kube.apply_changes(HOSTS, before, host.raw)
         return Result()
 
-    def _reconcile_os_version(self, host: dict[str, Any], labels: dict[str, str]) -> None:
-        ref = host.get("spec", {}).get("machineRef")
-        if not ref:
-            return
-        machine = self.kube.get(
-            ELEMENTAL_MACHINES, ref.get("namespace") or host["metadata"]["namespace"], ref["name"]
-        )
-        if machine is None:
-            return
-        propagate_os_version(host, labels, machine)
+
+def reconcile_conditions(host: HostView) -> None:
+    if host.installed:
+        host.set_true(REGISTRATION_READY)
+        host.set_true(INSTALLATION_READY)
+    if host.bootstrapped:
+        host.set_true(BOOTSTRAP_READY)
 
 
-def reconcile_conditions(host: dict[str, Any], labels: dict[str, str]) -> None:
-    if labels.get(LABEL_INSTALLED) == "true":
-        set_condition(host, true("RegistrationReady"))
-        set_condition(host, true("InstallationReady"))
-    if labels.get(LABEL_BOOTSTRAPPED) == "true":
-        set_condition(host, true("BootstrapReady"))
-
-
-def propagate_os_version(host: dict[str, Any], labels: dict[str, str], machine: dict[str, Any]) -> None:
+def propagate_os_version(host: HostView, machine: ElementalMachineView) -> None:
     """A changed osVersionManagement on the machine reaches the host; once bootstrapped, it is
     applied only through a pending in-place update (upstream's rules)."""
-    wanted = machine.get("spec", {}).get("osVersionManagement")
-    spec = host.setdefault("spec", {})
-    if (spec.get("osVersionManagement") or None) == (wanted or None):
+    wanted = machine.os_version_management
+    if (host.os_version_management or None) == (wanted or None):
         return
-    spec["osVersionManagement"] = wanted
-    bootstrapped = labels.get(LABEL_BOOTSTRAPPED) == "true"
-    pending = labels.get(LABEL_IN_PLACE_UPDATE) == "pending"
-    machine_name = machine["metadata"]["name"]
-    if bootstrapped and not pending:
-        set_condition(
-            host,
-            false(
-                "OSVersionReady",
-                "Warning",
-                "InPlaceUpdateNotPending",
-                f"ElementalMachine {machine_name} OSVersionManagement mutated, "
-                "but no in-place-upgrade is pending. Mutation will be ignored.",
-            ),
+    host.os_version_management = wanted
+    if host.bootstrapped and not host.in_place_update_pending:
+        host.set_false(
+            OS_VERSION_READY,
+            WARNING,
+            IN_PLACE_UPDATE_NOT_PENDING,
+            f"ElementalMachine {machine.name} OSVersionManagement mutated, "
+            "but no in-place-upgrade is pending. Mutation will be ignored.",
         )
     else:
-        set_condition(
-            host,
-            false(
-                "OSVersionReady",
-                "Info",
-                "WaitingForOSReconcile",
-                f"ElementalMachine {machine_name} OSVersionManagement mutated",
-            ),
+        host.set_false(
+            OS_VERSION_READY,
+            INFO,
+            WAITING_FOR_OS_RECONCILE,
+            f"ElementalMachine {machine.name} OSVersionManagement mutated",
         )
 
 
-def reconcile_delete(host: dict[str, Any], labels: dict[str, str]) -> None:
-    if labels.get(LABEL_RESET) == "true":
-        remove_finalizer(host, FINALIZER)
-        set_condition(host, true("ResetReady"))
-    elif labels.get(LABEL_NEEDS_RESET) != "true":
-        labels[LABEL_NEEDS_RESET] = "true"
-        set_condition(
-            host, false("ResetReady", "Info", "WaitingForReset", "Waiting for remote host to reset")
-        )
+def reconcile_delete(host: HostView) -> None:
+    record = host.record()
+    if may_be_released(record):
+        host.remove_finalizer()
+        host.set_true(RESET_READY)
+    else:
+        host.take_labels_and_conditions(marked_for_reset(record))
 
 
 def _machine_to_host(machine: dict[str, Any]) -> list[Key]:
-    ref = machine.get("spec", {}).get("hostRef")
-    if not ref or not ref.get("name"):
-        return []
-    return [(ref.get("namespace") or machine["metadata"]["namespace"], ref["name"])]
+    key = ElementalMachineView(machine).host_key
+    return [key] if key else []

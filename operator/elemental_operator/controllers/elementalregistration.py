@@ -1,14 +1,24 @@
-"""ElementalRegistration: URI, default CA, signing key Secret, token, Ready."""
+"""ElementalRegistration: signing key Secret, then completion (URI, default CA, token) by
+elemental_core.registrations.complete, the one rule for it; Ready.
+
+A registration that cannot be completed (no API endpoint configured, its signing key Secret
+missing or unusable) is a terminal state, not an error: it gets Ready=False with the reason
+and message of `CannotComplete` and is not retried. It is looked at again when the
+registration changes (the remedy for a missing key is clearing spec.privateKeyRef, which is
+such a change) and when the operator starts. Secrets are not watched: that would take the
+right to list and watch every Secret of the cluster (docs/RBAC.md grants get and create).
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
 
-from elemental_core import tokens, vocabulary
-from elemental_core.vocabulary import NANOSECONDS, REGISTRATIONS, Resource
-from elemental_operator.controllers.base import KubeHolder, Mapper, Result, set_condition
+from elemental_core import registrations, tokens
+from elemental_core.registrations import CannotComplete
+from elemental_core.vocabulary import MISSING_SIGNING_KEY, READY, REGISTRATIONS, SIGNING_KEY_FIELD, Resource
+from elemental_operator.controllers.base import KubeHolder, Mapper, Result
+from elemental_operator.views import ERROR, RegistrationView
 
 log = logging.getLogger(__name__)
 
@@ -22,51 +32,60 @@ class ElementalRegistrationController(KubeHolder):
 
     def reconcile(self, namespace: str, name: str) -> Result:
         before = self.kube.get(REGISTRATIONS, namespace, name)
-        if before is None or before["metadata"].get("deletionTimestamp"):
+        if before is None:
             return Result()
-        registration = copy.deepcopy(before)
-        spec = registration.setdefault("spec", {})
-        reg = spec.setdefault("config", {}).setdefault("elemental", {}).setdefault("registration", {})
-        if not reg.get("uri"):
-            if not self.settings.api_endpoint:
-                raise RuntimeError("no API endpoint configured (--api-endpoint / ELEMENTAL_API_ENDPOINT)")
-            reg["uri"] = vocabulary.registration_uri(self.settings.api_endpoint, namespace, name)
-        if not reg.get("caCert") and self.settings.default_ca:
-            reg["caCert"] = self.settings.default_ca
-        if not spec.get("privateKeyRef"):
-            spec["privateKeyRef"] = self._new_signing_key(registration)
-        if not reg.get("token"):  # a non-JWT such as "disabled" is the user's choice: kept
-            reg["token"] = self._new_token(registration, reg)
-        set_condition(registration, {"type": "Ready", "status": "True"})
-        self.kube.apply_changes(REGISTRATIONS, before, registration)
+        registration = RegistrationView(copy.deepcopy(before))
+        if registration.deleting:
+            return Result()
+        if registration.private_key_ref is None:
+            self._create_signing_key(registration)
+        try:
+            key = self._signing_key(registration) if registrations.needs_token(registration.config) else None
+            registration.config = registrations.complete(
+                registration.config,
+                namespace=namespace,
+                name=name,
+                api_endpoint=self.settings.api_endpoint,
+                signing_key=key,
+                default_ca=self.settings.default_ca,
+            )
+        except CannotComplete as problem:
+            log.warning(
+                "registration cannot be completed",
+                extra={"namespace": namespace, "registration": name, "reason": problem.reason},
+            )
+            registration.set_false(READY, ERROR, problem.reason, str(problem))
+        else:
+            registration.set_ready()
+        self.kube.apply_changes(REGISTRATIONS, before, registration.raw)
         return Result()
 
-    def _new_signing_key(self, registration: dict[str, Any]) -> dict[str, Any]:
-        meta = registration["metadata"]
+    def _create_signing_key(self, registration: RegistrationView) -> None:
+        """A new key in a Secret owned by the registration; a Secret of that name already
+        there is kept (it is the user's or an earlier pass's) and referred to."""
         log.info(
-            "generating signing key", extra={"namespace": meta["namespace"], "registration": meta["name"]}
+            "generating signing key",
+            extra={"namespace": registration.namespace, "registration": registration.name},
         )
-        key = tokens.SigningKey.generate()
-        owner = {**registration, "apiVersion": REGISTRATIONS.api_version, "kind": REGISTRATIONS.kind}
         uid = self.kube.write_secret(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            data={vocabulary.SIGNING_KEY_FIELD: key.to_pem()},
-            owner=owner,
+            namespace=registration.namespace,
+            name=registration.name,
+            data={SIGNING_KEY_FIELD: tokens.SigningKey.generate().to_pem()},
+            owner=registration.as_owner(),
             replace=False,
         )
-        return {"kind": "Secret", "name": meta["name"], "namespace": meta["namespace"], "uid": uid}
+        registration.refer_to_signing_key(registration.name, uid)
 
-    def _new_token(self, registration: dict[str, Any], reg: dict[str, Any]) -> str:
-        meta = registration["metadata"]
-        secret = self.kube.read_secret(meta["namespace"], registration["spec"]["privateKeyRef"]["name"])
-        if secret is None or vocabulary.SIGNING_KEY_FIELD not in secret:
-            raise RuntimeError(
-                "the signing key Secret is missing: clear spec.privateKeyRef to create a new one"
-            )
-        key = tokens.SigningKey.from_pem(secret[vocabulary.SIGNING_KEY_FIELD])
-        duration_ns = int(reg.get("tokenDuration") or 0)
-        log.info(
-            "issuing registration token", extra={"namespace": meta["namespace"], "registration": meta["name"]}
-        )
-        return tokens.issue_registration_token(key, reg["uri"], duration_ns / NANOSECONDS)
+    def _signing_key(self, registration: RegistrationView) -> tokens.SigningKey | None:
+        """The key a token is signed with; None when its Secret or the Secret's field is missing."""
+        secret = self.kube.read_secret(registration.namespace, registration.signing_key_secret)
+        if secret is None or SIGNING_KEY_FIELD not in secret:
+            return None
+        try:
+            return tokens.SigningKey.from_pem(secret[SIGNING_KEY_FIELD])
+        except tokens.InvalidKey as error:
+            raise CannotComplete(
+                MISSING_SIGNING_KEY,
+                f"the signing key Secret {registration.signing_key_secret} holds no usable Ed25519 key: "
+                "put a PKCS#8 PEM key under privKey, or delete the Secret and clear spec.privateKeyRef",
+            ) from error
