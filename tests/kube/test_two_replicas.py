@@ -24,6 +24,7 @@ KINDS = ("label", "annotation", "condition")
 # A replica answers 503 (Retry-After) when the host kept changing under its retries; the
 # PATCH is then sent again, as the agent would.
 MAX_ATTEMPTS = 5
+TOO_OFTEN = "the host is being changed by others too often"
 
 
 @pytest.fixture
@@ -148,4 +149,10 @@ def test_concurrent_patches_through_two_replicas_lose_no_update(
         assert answer.status_code == 200, answer.text
         assert expected | {f"after-{i}" for i in range(index + 1)} <= set(answer.json()["labels"])
     for replica in replicas:
-        replica.assert_no_server_errors()
+        # No error but the refusals answered 503 above (connexion logs 5xx answers as errors).
+        errors = [
+            line
+            for line in replica.log().splitlines()
+            if ('"level": "error"' in line or "Traceback" in line) and TOO_OFTEN not in line
+        ]
+        assert not errors, "a replica logged errors:\n" + "\n".join(errors)
