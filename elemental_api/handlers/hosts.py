@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from typing import Any, TypeVar
 
 import flask
@@ -20,6 +22,7 @@ from elemental_models.api import ApiBootstrapResponse, ApiHostCreateRequest, Api
 
 log = logging.getLogger(__name__)
 MAX_WRITE_ATTEMPTS = 20
+CONFLICT_BACKOFF_SECONDS = 0.005
 
 Response = (
     tuple[dict[str, Any] | None, int] | tuple[dict[str, Any] | None, int, dict[str, str]] | flask.Response
@@ -62,7 +65,7 @@ def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[
     )
     host: Host = token_info()["host"]
     store = services().store
-    for _ in range(MAX_WRITE_ATTEMPTS):
+    for attempt in range(MAX_WRITE_ATTEMPTS):
         try:
             updated = host_rules.apply_patch(host, patch)
         except host_rules.PatchRefused as error:
@@ -74,6 +77,9 @@ def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[
             log.info("host patched", extra={**_ids(host), "phase": host.phase})
             break
         except Conflict:
+            # Writers that collided would collide again at once: spread the retries out
+            # (another replica's write also needs a moment to reach this replica's cache).
+            time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311
             current = store.get_host(namespace, hostName)
             if current is None:
                 raise problems.not_found(f"ElementalHost '{hostName}' not found") from None

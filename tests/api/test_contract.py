@@ -14,7 +14,8 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from elemental_api.store import Store
+from elemental_api import app as app_module
+from elemental_api.store import Store, open_store
 from elemental_core.records import Bootstrap
 from tests.helpers import HostIdentity, register, registration_path
 
@@ -85,9 +86,19 @@ def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
     assert spec["servers"] == [{"url": BASE}]
 
 
-def test_app_loads_the_spec_at_the_repository_root() -> None:
-    served_file = ROOT / "elemental_api" / "openapi.yaml"
-    assert served_file.read_text() == SPEC_FILE.read_text()
+def test_app_loads_the_spec_at_the_repository_root(spec: dict[str, Any], tmp_path: Path) -> None:
+    # The file the app opens is the repository's (not a copy that could drift from it) ...
+    assert app_module.SPEC_PATH.resolve() == SPEC_FILE
+    assert app_module.SPEC_PATH.samefile(SPEC_FILE)
+    # ... and what the running app serves is that file's content (connexion inlines $refs).
+    store = open_store(f"sqlite:///{tmp_path / 'e.db'}")
+    try:
+        with app_module.create_app(store, api_endpoint="http://testserver").test_client() as client:
+            served = client.get(f"{BASE}/openapi.json")
+    finally:
+        store.close()
+    assert served.status_code == 200
+    assert served.json() == resolve(spec, spec)
 
 
 def test_every_operation_has_an_operation_id(spec: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from elemental_core.records import Bootstrap
 from elemental_core.vocabulary import LABEL_BOOTSTRAPPED, LABEL_INSTALLED, LABEL_NEEDS_RESET
-from tests.helpers import HostIdentity, register, registration_path
+from tests.helpers import HostIdentity, register, registration_path, wait_for
 from tests.live import LiveServer, live_server  # noqa: F401  (fixture)
 
 THREADS = 8
@@ -86,36 +87,39 @@ def test_concurrent_patches_of_one_host_lose_no_update(live_server: LiveServer) 
         assert register(client, host).status_code == 201
     before = live_server.requests_served("PATCH", "host")
 
-    def patch_many(thread: int) -> list[tuple[int, str]]:
+    def patch_many(thread: int) -> list[tuple[str, int, str]]:
         answers = []
         # No keep-alive: every PATCH is a new connection, so both workers accept some.
         with live_server.client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
             for i in range(PATCHES_PER_THREAD):
-                response = client.patch(
-                    host.path, headers=host.auth(), json={"labels": {f"t{thread}-{i}": "v"}}
-                )
-                answers.append((response.status_code, response.text))
+                label = f"t{thread}-{i}"
+                response = client.patch(host.path, headers=host.auth(), json={"labels": {label: "v"}})
+                answers.append((label, response.status_code, response.text))
         return answers
 
     with ThreadPoolExecutor(THREADS) as pool:
         answers = [a for result in pool.map(patch_many, range(THREADS)) for a in result]
 
-    failed = [a for a in answers if a[0] != 200]
+    failed = [a for a in answers if a[1] != 200]
     assert not failed, f"{len(failed)} of {len(answers)} PATCHes failed, e.g. {failed[:3]}"
+    # Each answer is the host after that PATCH: it carries the label the PATCH wrote.
+    unseen = [label for label, _, text in answers if json.loads(text)["labels"].get(label) != "v"]
+    assert not unseen, f"answers without their own label: {unseen[:10]}"
     stored = live_server.store().get_host("default", host.name)
     assert stored is not None
     expected = {f"t{t}-{i}" for t in range(THREADS) for i in range(PATCHES_PER_THREAD)}
-    assert expected <= set(stored.labels), f"lost labels: {sorted(expected - set(stored.labels))[:10]}"
-    assert len(expected) == THREADS * PATCHES_PER_THREAD
+    assert set(stored.labels) == expected, (
+        f"lost labels: {sorted(expected - set(stored.labels))[:10]}, "
+        f"unexpected: {sorted(set(stored.labels) - expected)[:10]}"
+    )
 
-    # A worker counts a request just after answering it: wait for the last counts to land.
-    deadline = time.monotonic() + 10
-    while True:
+    def served_per_worker() -> dict[int, float] | None:
         after = live_server.requests_served("PATCH", "host")
         served = {pid: after[pid] - before.get(pid, 0) for pid in after if after[pid] > before.get(pid, 0)}
-        if sum(served.values()) >= THREADS * PATCHES_PER_THREAD or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+        return served if sum(served.values()) >= THREADS * PATCHES_PER_THREAD else None
+
+    # A worker counts a request just after answering it: wait for the last counts to land.
+    served = wait_for(served_per_worker, 10, "every PATCH counted")
     assert sum(served.values()) == THREADS * PATCHES_PER_THREAD, served
     assert len(served) == 2, f"PATCHes per worker pid: {served} (both workers should have served some)"
     live_server.assert_no_server_errors()
@@ -168,7 +172,8 @@ def test_stop_signal_lets_in_flight_requests_finish_and_exits_zero(
         for event in sent_half:
             assert event.wait(10), "a request did not start"
         try:
-            time.sleep(0.5)  # let the workers read the request heads and start the handlers
+            # The workers have accepted every request and read what was sent of it.
+            wait_for(lambda: _requests_read_by_workers(own_server) >= in_flight, 10, "requests read")
             assert own_server.worker_pids(), "no workers"
             own_server.terminate(stop_signal)
             _wait_until_refusing(own_server)  # the shutdown is under way: no new connections
@@ -185,6 +190,31 @@ def test_stop_signal_lets_in_flight_requests_finish_and_exits_zero(
     assert stored is not None
     assert {f"slow-{i}" for i in range(in_flight)} <= set(stored.labels)
     own_server.assert_no_server_errors()
+
+
+def _requests_read_by_workers(server: LiveServer) -> int:
+    """Connections to the server that a worker accepted and read all that was sent on; 0
+    while any connection waits to be accepted or has unread bytes (from /proc/net/tcp)."""
+    held: set[str] = set()
+    for pid in server.worker_pids():
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = fd.readlink().name
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                held.add(target[len("socket:[") : -1])
+    read = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state = int(fields[1].rsplit(":", 1)[1], 16), fields[3]
+        unread, inode = int(fields[4].split(":")[1], 16), fields[9]
+        if local_port != server.port or state != "01":  # 01: ESTABLISHED, the server's side
+            continue
+        if inode not in held or unread:
+            return 0
+        read += 1
+    return read
 
 
 def _wait_until_refusing(server: LiveServer, timeout: float = 10) -> None:

@@ -63,7 +63,8 @@ def test_api_answers_503_while_kube_apiserver_is_down_and_recovers(
                         unavailable_without_retry_after += 1
                     time.sleep(0.02)
 
-        worker = threading.Thread(target=check_in)
+        # A daemon, stopped in `finally`: a failed wait must not leave it looping forever.
+        worker = threading.Thread(target=check_in, daemon=True)
         worker.start()
         try:
             wait_for(lambda: statuses[200] >= 5, 20)
@@ -76,10 +77,12 @@ def test_api_answers_503_while_kube_apiserver_is_down_and_recovers(
             assert refused.headers["retry-after"].isdigit()
         finally:
             control_plane.start()
-        ok_before = statuses[200]
-        wait_for(lambda: statuses[200] >= ok_before + 10, 60)
-        stop.set()
-        worker.join(10)
+        try:
+            ok_before = statuses[200]
+            wait_for(lambda: statuses[200] >= ok_before + 10, 60)
+        finally:
+            stop.set()
+            worker.join(10)
         wait_for(lambda: client.get("/readyz").status_code == 200, 30)
         assert statuses[500] == 0, statuses
         assert unavailable_without_retry_after == 0

@@ -46,14 +46,6 @@ KIND_OF = {
 T = TypeVar("T")
 
 
-def stays(check: Callable[[], bool], seconds: float, what: str = "state") -> None:
-    """Asserts `check` holds for the whole period (sampled)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert check(), f"{what} changed"
-        time.sleep(0.1)
-
-
 def condition(obj: dict[str, Any] | None, kind: str) -> dict[str, Any] | None:
     for c in ((obj or {}).get("status") or {}).get("conditions") or []:
         if c.get("type") == kind:

@@ -13,6 +13,7 @@ from kubernetes import client as k8s
 from elemental_operator.controllers.base import Settings
 from tests.controlplane import ControlPlane
 from tests.inprocess_operator import RunningOperator
+from tests.operator.activity import Activity
 from tests.operator.capi import Capi, Downstream
 
 API_ENDPOINT = "https://elemental-api.example:9090"
@@ -37,6 +38,12 @@ def start_operator(control_plane: ControlPlane) -> Iterator[Callable[..., Runnin
     for operator in started:
         if operator.thread.is_alive():
             operator.stop()
+
+
+@pytest.fixture
+def activity(monkeypatch: pytest.MonkeyPatch) -> Activity:
+    """Counts the operators' work (tests.operator.activity); before any operator starts."""
+    return Activity(monkeypatch)
 
 
 @pytest.fixture

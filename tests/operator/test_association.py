@@ -5,15 +5,16 @@ stays put."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from elemental_core.vocabulary import (
+    ELEMENTAL_MACHINES,
     LABEL_BOOTSTRAPPED,
     LABEL_ELEMENTAL_MACHINE_NAME,
     LABEL_MACHINE_NAME,
     LABEL_NEEDS_RESET,
 )
+from tests.operator.activity import Activity, poke
 from tests.operator.capi import (
     ECLUSTERS,
     EMS,
@@ -25,8 +26,14 @@ from tests.operator.capi import (
     labels,
     wait_for,
 )
-from tests.operator.conftest import REQUEUE
 from tests.operator.test_elementalmachine import host_ref
+
+CONTROLLER_OF = {
+    REGS: "elementalregistration",
+    HOSTS: "elementalhost",
+    EMS: "elementalmachine",
+    ECLUSTERS: "elementalcluster",
+}
 
 
 def create_at_once(
@@ -106,8 +113,8 @@ def test_ten_machines_ten_hosts_at_once_each_get_their_own(start_operator: Any, 
     assert_one_host_per_machine(capi, ems)
 
 
-def test_more_machines_than_hosts_never_share(start_operator: Any, capi: Capi) -> None:
-    start_operator(workers=4)
+def test_more_machines_than_hosts_never_share(start_operator: Any, capi: Capi, activity: Activity) -> None:
+    operator = start_operator(workers=4)
     capi.cluster()
     create_at_once(capi, machines=8, hosts=5)
 
@@ -115,7 +122,10 @@ def test_more_machines_than_hosts_never_share(start_operator: Any, capi: Capi) -
         return sum(1 for em in capi.list(EMS) if host_ref(em)) == 5
 
     wait_for(five_taken, 20, "5 associations")
-    time.sleep(4 * REQUEUE)  # the waiting three keep retrying; nothing is taken twice
+    # The waiting three keep retrying (each looks again twice more); nothing is taken twice.
+    waiting = [em["metadata"]["name"] for em in capi.list(EMS) if not host_ref(em)]
+    assert len(waiting) == 3
+    activity.wait_processed(operator.manager, "elementalmachine", capi.namespace, waiting)
     ems = capi.list(EMS)
     associated = [em for em in ems if host_ref(em)]
     assert len(associated) == 5
@@ -126,15 +136,22 @@ def test_more_machines_than_hosts_never_share(start_operator: Any, capi: Capi) -
 
 
 def test_two_operators_without_leader_election_never_double_associate(
-    start_operator: Any, capi: Capi
+    start_operator: Any, capi: Capi, activity: Activity
 ) -> None:
-    start_operator(workers=4)
-    start_operator(workers=4)
+    managers = [start_operator(workers=4).manager, start_operator(workers=4).manager]
     capi.cluster()
     create_at_once(capi, machines=10, hosts=10)
     converged_one_to_one(capi, 10)
-    # And it stays so: neither instance undoes or redoes the other's work.
-    time.sleep(3 * REQUEUE)
+    # And it stays so: neither instance undoes or redoes the other's work, even when both
+    # look at every machine again.
+    activity.wait_idle(capi.custom, capi.namespace, *managers)
+    names = [em["metadata"]["name"] for em in capi.list(EMS)]
+    before = [activity.counts(m, "elementalmachine", capi.namespace, names) for m in managers]
+    for name in names:
+        poke(capi.custom, ELEMENTAL_MACHINES, capi.namespace, name)
+    for manager, counts in zip(managers, before, strict=True):
+        activity.wait_processed(manager, "elementalmachine", capi.namespace, names, times=1, since=counts)
+    activity.wait_idle(capi.custom, capi.namespace, *managers)
     ems = all_associated(capi, 10)
     assert ems is not None
     assert_one_host_per_machine(capi, ems)
@@ -206,9 +223,11 @@ def test_stop_and_start_while_machines_are_pending(start_operator: Any, capi: Ca
     converged_one_to_one(capi, 8)
 
 
-def test_converged_state_is_stable(start_operator: Any, capi: Capi, downstream: Downstream) -> None:
+def test_converged_state_is_stable(
+    start_operator: Any, capi: Capi, downstream: Downstream, activity: Activity
+) -> None:
     """CAPI's ValidateResourceVersionStable: once everything is Ready, nothing is written."""
-    start_operator()
+    running = start_operator()
     capi.create(REGS, "reg", {"spec": {}})
     capi.cluster(control_plane_initialized=True)
     capi.kubeconfig_secret("cluster", downstream)
@@ -256,33 +275,39 @@ def test_converged_state_is_stable(start_operator: Any, capi: Capi, downstream: 
             for o in capi.list(plural)
         }
 
-    time.sleep(REQUEUE)  # the last status writes of the final reconciles land
+    # The operator goes idle: every change seen, nothing queued, nothing waiting to be retried.
+    activity.wait_idle(capi.custom, capi.namespace, running.manager)
     before = versions()
     nodes = {name: downstream.core.read_node(name).metadata.resource_version for name in names}
-    time.sleep(5 * REQUEUE)
+    # An operator that starts now reconciles every object once more, and writes nothing.
+    fresh = start_operator()
+    for plural, name in before:
+        controller = CONTROLLER_OF[plural]
+        activity.wait_processed(fresh.manager, controller, capi.namespace, [name], times=1, since={})
+    activity.wait_idle(capi.custom, capi.namespace, running.manager, fresh.manager)
     assert versions() == before
     assert {name: downstream.core.read_node(name).metadata.resource_version for name in names} == nodes
 
 
-def test_host_bootstrapped_label_only_touches_its_machine(start_operator: Any, capi: Capi) -> None:
+def test_host_bootstrapped_label_only_touches_its_machine(
+    start_operator: Any, capi: Capi, activity: Activity
+) -> None:
     """A host change wakes the machine it is linked to and nothing else is rewritten."""
-    start_operator()
+    manager = start_operator().manager
     capi.cluster()
     capi.host("h-0")
     capi.host("h-1")
     capi.machine_pair("em-0")
     capi.machine_pair("em-1")
     converged_one_to_one(capi, 2)
-    time.sleep(REQUEUE)
+    activity.wait_idle(capi.custom, capi.namespace, manager)
     other = next(em for em in capi.list(EMS) if host_ref(em) == "h-1")
     version = other["metadata"]["resourceVersion"]
     capi.label(HOSTS, "h-0", **{LABEL_BOOTSTRAPPED: "true"})
-    capi.wait(
-        EMS,
-        next(em["metadata"]["name"] for em in capi.list(EMS) if host_ref(em) == "h-0"),
-        lambda o: is_true(o, "HostReady"),
-    )
-    time.sleep(2 * REQUEUE)
+    em_0 = next(em["metadata"]["name"] for em in capi.list(EMS) if host_ref(em) == "h-0")
+    capi.wait(EMS, em_0, lambda o: is_true(o, "HostReady"))
+    # All the change caused is done (the machine now waits for its control plane, retrying).
+    activity.wait_settled(capi.custom, capi.namespace, manager, "elementalmachine", [em_0])
     assert (capi.get(EMS, other["metadata"]["name"]) or {})["metadata"]["resourceVersion"] == version
 
 

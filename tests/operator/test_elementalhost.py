@@ -12,7 +12,8 @@ from elemental_core.vocabulary import (
     LABEL_NEEDS_RESET,
     LABEL_RESET,
 )
-from tests.operator.capi import EMS, HOSTS, Capi, condition, is_true, labels, reason, stays
+from tests.operator.activity import Activity
+from tests.operator.capi import EMS, HOSTS, Capi, condition, is_true, labels, reason
 
 FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
 
@@ -98,8 +99,8 @@ def test_os_version_changes_reach_the_associated_host(start_operator: Any, capi:
     set_os("v5", "InPlaceUpdateNotPending")
 
 
-def test_deletion_waits_for_the_reset(start_operator: Any, capi: Capi) -> None:
-    start_operator()
+def test_deletion_waits_for_the_reset(start_operator: Any, capi: Capi, activity: Activity) -> None:
+    operator = start_operator()
     capi.host("doomed")
     capi.wait(HOSTS, "doomed", lambda o: FINALIZER in (o["metadata"].get("finalizers") or []))
 
@@ -113,7 +114,8 @@ def test_deletion_waits_for_the_reset(start_operator: Any, capi: Capi) -> None:
     reset = condition(host, "ResetReady") or {}
     assert (reset["status"], reset["reason"]) == ("False", "WaitingForReset")
     assert reason(host, "Ready") == "WaitingForReset"
-    stays(lambda: capi.get(HOSTS, "doomed") is not None, 1.5, "held host")  # the finalizer holds it
+    activity.wait_idle(capi.custom, capi.namespace, operator.manager)  # it has done all it will
+    assert capi.get(HOSTS, "doomed") is not None, "the finalizer did not hold the host"
 
     capi.label(HOSTS, "doomed", **{LABEL_RESET: "true"})
     capi.wait_gone(HOSTS, "doomed")

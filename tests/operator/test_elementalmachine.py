@@ -16,6 +16,7 @@ from elemental_core.vocabulary import (
     LABEL_NEEDS_RESET,
     LABEL_RESET,
 )
+from tests.operator.activity import Activity
 from tests.operator.capi import (
     CLUSTERS,
     EMS,
@@ -28,7 +29,6 @@ from tests.operator.capi import (
     is_true,
     labels,
     reason,
-    stays,
 )
 
 FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
@@ -40,9 +40,9 @@ def host_ref(em: dict[str, Any] | None) -> str | None:
 
 
 def test_every_condition_reason_on_the_way_to_ready(
-    start_operator: Any, capi: Capi, downstream: Downstream
+    start_operator: Any, capi: Capi, downstream: Downstream, activity: Activity
 ) -> None:
-    start_operator()
+    operator = start_operator()
     host_name = f"host-{capi.suffix}"
 
     def expect(kind: str, expected: str, severity: str | None = None) -> dict[str, Any]:
@@ -75,7 +75,8 @@ def test_every_condition_reason_on_the_way_to_ready(
     # Neither a host that is not installed nor one asked to reset is available.
     capi.host("not-installed", installed=False)
     capi.host("resetting", **{LABEL_NEEDS_RESET: "true"})
-    stays(lambda: host_ref(capi.get(EMS, "em")) is None, 1.0, "unassociated machine")
+    activity.wait_settled(capi.custom, capi.namespace, operator.manager, "elementalmachine", ["em"])
+    assert host_ref(capi.get(EMS, "em")) is None, "associated with an unavailable host"
 
     capi.host(host_name)
     em = expect("HostReady", "HostWaitingForBootstrap", "Info")

@@ -10,8 +10,9 @@ import pytest
 from kubernetes.client import ApiException
 
 from elemental_core import tokens
-from elemental_core.vocabulary import SIGNING_KEY_FIELD, registration_uri
-from tests.operator.capi import REGS, Capi, is_true, jwt_claims, stays, wait_for
+from elemental_core.vocabulary import REGISTRATIONS, SIGNING_KEY_FIELD, registration_uri
+from tests.operator.activity import Activity, poke
+from tests.operator.capi import REGS, Capi, is_true, jwt_claims, wait_for
 from tests.operator.conftest import API_ENDPOINT, settings
 
 HOUR_NS = 3600 * 1_000_000_000
@@ -96,8 +97,8 @@ def test_token_duration_zero_means_no_expiry_and_negative_means_expired(
         )
 
 
-def test_non_jwt_token_is_left_alone(start_operator: Any, capi: Capi) -> None:
-    start_operator()
+def test_non_jwt_token_is_left_alone(start_operator: Any, capi: Capi, activity: Activity) -> None:
+    operator = start_operator()
     registration(capi, "disabled-from-start", token="disabled")
     registration(capi, "disabled-later")
 
@@ -109,11 +110,12 @@ def test_non_jwt_token_is_left_alone(start_operator: Any, capi: Capi) -> None:
     capi.patch(
         REGS, "disabled-later", {"spec": {"config": {"elemental": {"registration": {"token": "disabled"}}}}}
     )
-    stays(lambda: reg_of(capi.get(REGS, "disabled-later") or {})["token"] == "disabled", 1.5, "token")
+    activity.wait_idle(capi.custom, capi.namespace, operator.manager)  # it has seen the change
+    assert reg_of(capi.get(REGS, "disabled-later") or {})["token"] == "disabled"
 
 
-def test_leak_recovery_procedure_of_auth_md(start_operator: Any, capi: Capi) -> None:
-    start_operator()
+def test_leak_recovery_procedure_of_auth_md(start_operator: Any, capi: Capi, activity: Activity) -> None:
+    operator = start_operator()
     registration(capi, "leaky", tokenDuration=HOUR_NS)
     leaked = with_token(capi, "leaky")
     uri, leaked_token = reg_of(leaked)["uri"], reg_of(leaked)["token"]
@@ -132,7 +134,10 @@ def test_leak_recovery_procedure_of_auth_md(start_operator: Any, capi: Capi) -> 
             return error.status == 404
         return False
 
-    stays(secret_absent, 1.5, "deleted signing key secret")
+    # Secrets are not watched: make the operator look at the registration again.
+    poke(capi.custom, REGISTRATIONS, capi.namespace, "leaky")
+    activity.wait_idle(capi.custom, capi.namespace, operator.manager)
+    assert secret_absent(), "the deleted signing key secret came back"
     assert (capi.get(REGS, "leaky") or {})["spec"]["privateKeyRef"]["uid"] == old_uid
 
     # 2. Clear spec.privateKeyRef: a new Secret with a new key, and a reference to it.
