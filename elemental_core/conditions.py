@@ -7,8 +7,8 @@ from typing import Any
 
 READY = "Ready"
 # CAPI's merge priorities: False by severity, then True, then Unknown; anything else last.
-_FALSE_PRIORITY = {"Error": 0, "Warning": 1, "Info": 2}
-_STATUS_PRIORITY = {"True": 3, "Unknown": 4}
+_FALSE_PRIORITY: dict[str | None, int] = {"Error": 0, "Warning": 1, "Info": 2}
+_STATUS_PRIORITY: dict[str | None, int] = {"True": 3, "Unknown": 4}
 _LAST = 99
 _STATE_FIELDS = ("status", "severity", "reason", "message")
 
@@ -38,25 +38,23 @@ def with_ready_summary(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]
     if not others:
         return conditions
     top = min(others, key=lambda c: (_merge_priority(c), c.get("type", "")))
+    # Absent fields are left out: set_condition drops empty ones anyway.
     summary: dict[str, Any] = {"type": READY}
     if top.get("status") == "True":
         summary["status"] = "True"
     elif top.get("status") == "False":
         summary.update(
-            status="False",
-            severity=top.get("severity", ""),
-            reason=top.get("reason", ""),
-            message=top.get("message", ""),
+            status="False", severity=top.get("severity"), reason=top.get("reason"), message=top.get("message")
         )
     else:
-        summary.update(status="Unknown", reason=top.get("reason", ""), message=top.get("message", ""))
+        summary.update(status="Unknown", reason=top.get("reason"), message=top.get("message"))
     return set_condition(conditions, summary)
 
 
 def _merge_priority(condition: dict[str, Any]) -> int:
     if condition.get("status") == "False":
-        return _FALSE_PRIORITY.get(condition.get("severity", ""), _LAST)
-    return _STATUS_PRIORITY.get(condition.get("status", ""), _LAST)
+        return _FALSE_PRIORITY.get(condition.get("severity"), _LAST)
+    return _STATUS_PRIORITY.get(condition.get("status"), _LAST)
 
 
 def _sorted(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
