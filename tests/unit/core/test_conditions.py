@@ -4,7 +4,10 @@ way Cluster API's conditions.SetSummary merges (False by severity, then True, th
 from __future__ import annotations
 
 import copy
+import os
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +24,28 @@ def cond(type_: str, status: str, **fields: Any) -> dict[str, Any]:
 
 def by_type(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {c["type"]: c for c in items}
+
+
+@pytest.fixture
+def far_from_utc() -> Iterator[None]:
+    """The process's local time zone set 5:45 east of UTC (a POSIX TZ, no tz database needed)."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "FAR-5:45"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_from_utc")
+def test_now_is_utc_whatever_the_local_zone() -> None:
+    assert time.localtime().tm_gmtoff == 5 * 3600 + 45 * 60
+    with window() as span:
+        stamp = conditions.now_rfc3339()
+    assert span.holds_rfc3339(stamp)
 
 
 def test_now_is_rfc3339_seconds_utc() -> None:
@@ -89,6 +114,8 @@ def test_empty_optional_fields_are_dropped_type_and_status_kept() -> None:
     result = conditions.set_condition([], cond("A", "", severity="", reason=None, message=""))
     assert set(result[0]) == {"type", "status", "lastTransitionTime"}
     assert result[0]["status"] == ""
+    untyped = conditions.set_condition([], cond("", "True"))
+    assert (untyped[0]["type"], untyped[0]["status"]) == ("", "True")
 
 
 def test_a_sent_transition_time_is_ignored() -> None:
@@ -108,6 +135,19 @@ def test_ready_comes_first_then_alphabetical() -> None:
     for type_ in ("Zeta", "Ready", "Alpha", "Mid"):
         result = conditions.set_condition(result, cond(type_, "True"))
     assert [c["type"] for c in result] == ["Ready", "Alpha", "Mid", "Zeta"]
+
+
+def test_a_condition_without_type_sorts_as_the_empty_type() -> None:
+    """Conditions written by hand may lack a type; they sort and summarise, never crash."""
+    result = conditions.set_condition([cond("B", "True"), {"status": "True"}], cond("A", "True"))
+    assert [c.get("type") for c in result] == [None, "A", "B"]
+    summary = conditions.with_ready_summary(
+        [
+            {"status": "False", "severity": "Warning", "reason": "Untyped"},
+            cond("A", "False", severity="Warning"),
+        ]
+    )
+    assert summary[0]["reason"] == "Untyped"
 
 
 def test_the_input_is_left_alone() -> None:
@@ -176,6 +216,7 @@ SUMMARIES = [
         {"status": "Unknown", "reason": "FirstR", "message": "first"},
         id="all-unknown",
     ),
+    pytest.param([cond("A", "Unknown")], {"status": "Unknown"}, id="unknown-without-reason"),
     pytest.param(
         [cond("A", "True"), cond("B", "Unknown", reason="U")], {"status": "True"}, id="true-outranks-unknown"
     ),

@@ -28,6 +28,7 @@ NOTHING = merge_diff({}, {})
         pytest.param({"a": {"x": 1}}, {"a": 1}, {"a": 1}, id="object-to-scalar"),
         pytest.param({}, {"a": {}}, {"a": {}}, id="added-empty-object"),
         pytest.param({"a": 1}, {"a": None}, {"a": None}, id="value-to-null"),
+        pytest.param({}, {"a": None}, {"a": None}, id="added-null"),
     ],
 )
 def test_merge_diff(old: Any, new: Any, patch: Any) -> None:
@@ -113,6 +114,19 @@ def test_missing_null_and_empty_metadata_are_the_same(
     assert object_patch(obj(metadata=old_meta), obj(metadata=new_meta)) is None
 
 
+def test_a_new_version_without_metadata_drops_labels_annotations_and_finalizers() -> None:
+    old = obj(metadata={"labels": {"a": "1"}, "annotations": {"n": "v"}, "finalizers": ["f"]})
+    new = {key: value for key, value in old.items() if key != "metadata"}
+    assert object_patch(old, new) == {
+        "metadata": {
+            "labels": {"a": None},
+            "annotations": {"n": None},
+            "finalizers": [],
+            "resourceVersion": "41",
+        }
+    }
+
+
 def test_a_missing_spec_is_an_empty_one() -> None:
     assert object_patch(obj(), obj(spec={})) is None
     assert object_patch(obj(), obj(spec={"a": 1})) == {
@@ -132,6 +146,14 @@ def test_an_unchanged_status_has_no_patch() -> None:
         status_patch(obj(status={"a": 1}, spec={"x": 1}), obj(status={"a": 1}, spec={"x": 2}), "42") is None
     )
     assert status_patch(obj(), obj(status={}), "42") is None
+    assert status_patch(obj(), obj(), "42") is None
+
+
+def test_a_status_gone_is_patched_away() -> None:
+    assert status_patch(obj(status={"phase": "A"}), obj(), "7") == {
+        "metadata": {"resourceVersion": "7"},
+        "status": {"phase": None},
+    }
 
 
 def test_a_status_appearing_is_patched_whole() -> None:

@@ -210,9 +210,23 @@ def test_the_agent_config_is_the_registration_and_agent_sections() -> None:
         "agent": DEFAULT_AGENT,
     }
     config["agent"]["debug"] = True
+    config["agent"]["hostname"]["useExisting"] = True
     config["registration"]["uri"] = "changed"
     assert registration.config["elemental"]["agent"]["debug"] is False
+    assert registration.config["elemental"]["agent"]["hostname"] == {"useExisting": False}
     assert registration.uri == URI
+
+
+def test_the_agent_config_shares_nothing_nested_with_the_registration() -> None:
+    elemental = {"registration": {"uri": "u", "extra": {"a": 1}}, "agent": {"hostname": {"prefix": "m-"}}}
+    registration = Registration("ns", "reg", config={"elemental": elemental})
+    config = registrations.agent_config(registration)
+    config["registration"]["extra"]["a"] = 2
+    config["agent"]["hostname"]["prefix"] = "x-"
+    assert elemental == {
+        "registration": {"uri": "u", "extra": {"a": 1}},
+        "agent": {"hostname": {"prefix": "m-"}},
+    }
 
 
 @pytest.mark.parametrize("config", [{}, {"elemental": {}}], ids=["no-elemental", "empty-elemental"])

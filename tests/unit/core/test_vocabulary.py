@@ -30,5 +30,12 @@ def test_registration_uri_keeps_an_endpoint_path() -> None:
     )
 
 
+def test_registration_uri_strips_only_slashes() -> None:
+    assert (
+        vocabulary.registration_uri("https://gw.example/APIX/", "ns", "reg")
+        == "https://gw.example/APIX/elemental/v1/namespaces/ns/registrations/reg"
+    )
+
+
 def test_host_path() -> None:
     assert vocabulary.host_path("ns", "reg", "h") == "/elemental/v1/namespaces/ns/registrations/reg/hosts/h"
