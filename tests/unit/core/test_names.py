@@ -53,6 +53,8 @@ def test_valid_keys(key: str) -> None:
         ("example..com/app", PREFIX_PROBLEM),
         ("example.com./app", PREFIX_PROBLEM),
         ("exa_mple.com/app", PREFIX_PROBLEM),
+        ("example.c_om/app", PREFIX_PROBLEM),
+        ("example.-com/app", PREFIX_PROBLEM),
         ("example.com\n/app", PREFIX_PROBLEM),
         ("a/b/c", PREFIX_PROBLEM),
         (("a" * 63 + ".") * 3 + "b" * 62 + "/name", PREFIX_PROBLEM),  # 254-character prefix
