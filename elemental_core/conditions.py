@@ -6,7 +6,10 @@ import datetime
 from typing import Any
 
 READY = "Ready"
-_SEVERITY_ORDER = {"Error": 0, "Warning": 1, "Info": 2, "": 3}
+# CAPI's merge priorities: False by severity, then True, then Unknown; anything else last.
+_FALSE_PRIORITY: dict[str | None, int] = {"Error": 0, "Warning": 1, "Info": 2}
+_STATUS_PRIORITY: dict[str | None, int] = {"True": 3, "Unknown": 4}
+_LAST = 99
 _STATE_FIELDS = ("status", "severity", "reason", "message")
 
 
@@ -29,30 +32,29 @@ def set_condition(conditions: list[dict[str, Any]], new: dict[str, Any]) -> list
 
 
 def with_ready_summary(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sets Ready from the other conditions, as CAPI's conditions.SetSummary does."""
+    """Sets Ready from the other conditions, as CAPI's conditions.SetSummary does: the
+    condition of highest merge priority (first by type among equals) decides."""
     others = [c for c in conditions if c.get("type") != READY]
     if not others:
         return conditions
-    false = sorted(
-        (c for c in others if c.get("status") == "False"),
-        key=lambda c: _SEVERITY_ORDER.get(c.get("severity", ""), 3),
-    )
-    unknown = [c for c in others if c.get("status") == "Unknown"]
+    top = min(others, key=lambda c: (_merge_priority(c), c.get("type", "")))
+    # Absent fields are left out: set_condition drops empty ones anyway.
     summary: dict[str, Any] = {"type": READY}
-    if false:
-        top = false[0]
-        summary.update(
-            status="False",
-            severity=top.get("severity", ""),
-            reason=top.get("reason", ""),
-            message=top.get("message", ""),
-        )
-    elif unknown:
-        top = unknown[0]
-        summary.update(status="Unknown", reason=top.get("reason", ""), message=top.get("message", ""))
-    else:
+    if top.get("status") == "True":
         summary["status"] = "True"
+    elif top.get("status") == "False":
+        summary.update(
+            status="False", severity=top.get("severity"), reason=top.get("reason"), message=top.get("message")
+        )
+    else:
+        summary.update(status="Unknown", reason=top.get("reason"), message=top.get("message"))
     return set_condition(conditions, summary)
+
+
+def _merge_priority(condition: dict[str, Any]) -> int:
+    if condition.get("status") == "False":
+        return _FALSE_PRIORITY.get(condition.get("severity"), _LAST)
+    return _STATUS_PRIORITY.get(condition.get("status"), _LAST)
 
 
 def _sorted(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:

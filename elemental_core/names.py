@@ -39,7 +39,10 @@ def check_client_metadata(kind: str, items: Mapping[str, str] | None) -> None:
             raise InvalidMetadata(f"{kind} key '{_shorten(key)}' is invalid: {problem}")
         if key.startswith(PROVIDER_OWNED_PREFIXES):
             raise InvalidMetadata(f"{kind} key '{key}' is reserved for the provider")
-    if kind == "annotation" and sum(len(k) + len(v) for k, v in items.items()) > MAX_ANNOTATIONS_BYTES:
+    # Bytes of UTF-8, as the API server counts them (a Go string's len); JSON may carry a
+    # lone surrogate, which the API server turns into U+FFFD: 3 bytes, as surrogatepass counts.
+    size = sum(len(k) + len(v.encode("utf-8", "surrogatepass")) for k, v in items.items())
+    if kind == "annotation" and size > MAX_ANNOTATIONS_BYTES:
         raise InvalidMetadata("annotations are over 256 KiB in total")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
 
 class InvalidSelector(ValueError):
     pass
@@ -13,10 +15,15 @@ class InvalidSelector(ValueError):
 def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
     if not selector:
         return True
+    expressions = selector.get("matchExpressions") or []
+    # Checked before any label: a bad selector is refused whichever host it is tried on.
+    for expression in expressions:
+        if expression.get("operator") not in OPERATORS:
+            raise InvalidSelector(f"unknown selector operator {expression.get('operator')!r}")
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
             return False
-    for expression in selector.get("matchExpressions") or []:
+    for expression in expressions:
         key, operator, values = (
             expression.get("key"),
             expression.get("operator"),
@@ -30,6 +37,4 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
             return False
         if operator == "DoesNotExist" and key in labels:
             return False
-        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            raise InvalidSelector(f"unknown selector operator {operator!r}")
     return True

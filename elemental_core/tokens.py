@@ -196,5 +196,6 @@ def _decode_segment(segment: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         return json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeError) as error:
+    except (binascii.Error, ValueError, UnicodeError, RecursionError) as error:
+        # RecursionError: a header of thousands of nested arrays fits in MAX_TOKEN_BYTES.
         raise InvalidToken("token is not valid base64url JSON") from error
