@@ -33,12 +33,14 @@ def test_the_api_and_the_operator_write_under_their_own_names(
         custom = k8s.CustomObjectsApi(api)
         written = wait_for(
             lambda: (
-                r := custom.get_namespaced_custom_object(
-                    GROUP, VERSION, kube_namespace, "elementalregistrations", "named"
+                (
+                    r := custom.get_namespaced_custom_object(
+                        GROUP, VERSION, kube_namespace, "elementalregistrations", "named"
+                    )
                 )
-            )
-            and "elemental-operator" in managers(r)
-            and r,
+                and "elemental-operator" in managers(r)
+                and r
+            ),
             what="the operator's completion of the registration",
         )
         host = custom.get_namespaced_custom_object(GROUP, VERSION, kube_namespace, "elementalhosts", "host-1")

@@ -4,6 +4,7 @@ the agent reads (its config file, the registration response)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -109,10 +110,28 @@ KEY = tokens.SigningKey.generate()
 URI = "https://api.example/elemental/v1/namespaces/ns/registrations/reg"
 
 
-def new(**options: Any) -> Registration:
-    return registrations.new_registration(
-        namespace="ns", name="reg", api_endpoint="https://api.example/", signing_key=KEY, **options
+def completed(draft: Registration) -> Registration:
+    """The draft completed as the embedded store (or the operator) completes it."""
+    config = registrations.complete(
+        draft.config, namespace=draft.namespace, name=draft.name, api_endpoint="", signing_key=KEY
     )
+    return dataclasses.replace(draft, config=config)
+
+
+def new(**options: Any) -> Registration:
+    return completed(
+        registrations.new_registration(
+            namespace="ns", name="reg", api_endpoint="https://api.example/", **options
+        )
+    )
+
+
+def test_a_new_registration_is_a_draft_without_token() -> None:
+    draft = registrations.new_registration(namespace="ns", name="reg", api_endpoint="https://api.example/")
+    assert draft.uri == URI
+    assert draft.token == ""
+    assert registrations.needs_token(draft.config)
+    assert not registrations.needs_token(new().config)
 
 
 def test_a_new_registration_has_its_uri_a_token_and_the_defaults() -> None:
@@ -128,7 +147,7 @@ def test_a_new_registration_has_its_uri_a_token_and_the_defaults() -> None:
     assert claims["sub"] == URI
     assert "exp" not in claims
     assert span.holds_seconds(claims["iat"])
-    assert registration.private_key_ref == {"name": "reg", "namespace": "ns"}
+    assert registration.private_key_ref is None  # the store names the key's Secret
     assert registration.host_labels == {}
     assert registration.host_annotations == {}
 
@@ -177,8 +196,8 @@ def test_host_labels_and_annotations_are_copied() -> None:
 
 
 def test_an_http_endpoint_lets_the_agent_use_http() -> None:
-    registration = registrations.new_registration(
-        namespace="ns", name="reg", api_endpoint="http://127.0.0.1:9090", signing_key=KEY
+    registration = completed(
+        registrations.new_registration(namespace="ns", name="reg", api_endpoint="http://127.0.0.1:9090")
     )
     assert registration.uri == "http://127.0.0.1:9090/elemental/v1/namespaces/ns/registrations/reg"
     assert registration.config["elemental"]["agent"]["insecureAllowHttp"] is True
@@ -189,7 +208,6 @@ def test_an_explicit_refusal_of_http_is_kept() -> None:
         namespace="ns",
         name="reg",
         api_endpoint="http://127.0.0.1:9090",
-        signing_key=KEY,
         config={"elemental": {"agent": {"insecureAllowHttp": False}}},
     )
     assert registration.config["elemental"]["agent"]["insecureAllowHttp"] is False
@@ -254,3 +272,52 @@ def test_a_registration_response_without_host_metadata_leaves_it_out() -> None:
     assert response.hostLabels is None
     assert response.hostAnnotations is None
     assert response.model_dump(mode="json", exclude_none=True) == {"config": {}}
+
+
+# -- complete ------------------------------------------------------------------------------------
+
+
+def complete(config: dict[str, Any], **options: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = {"namespace": "ns", "name": "reg", "api_endpoint": "https://api.example"}
+    return registrations.complete(config, **{**arguments, "signing_key": KEY, **options})
+
+
+def test_completion_fills_uri_ca_and_token() -> None:
+    config = complete({}, default_ca="CA")
+    registration = config["elemental"]["registration"]
+    assert registration["uri"] == URI
+    assert registration["caCert"] == "CA"
+    tokens.verify_registration_token(registration["token"], signing_key_pem=KEY.to_pem(), uri=URI)
+
+
+def test_completion_keeps_what_the_user_set() -> None:
+    given = {"elemental": {"registration": {"uri": "https://mine/x", "caCert": "MINE", "token": "disabled"}}}
+    config = complete(copy.deepcopy(given), default_ca="CA", signing_key=None)
+    assert config == given
+
+
+def test_completion_does_not_change_its_input() -> None:
+    given: dict[str, Any] = {"elemental": {"registration": {}}}
+    complete(given)
+    assert given == {"elemental": {"registration": {}}}
+
+
+def test_completion_without_an_endpoint_or_uri_cannot_complete() -> None:
+    with pytest.raises(registrations.CannotComplete) as caught:
+        complete({}, api_endpoint="")
+    assert caught.value.reason == "MissingAPIEndpoint"
+    assert "ELEMENTAL_API_ENDPOINT" in str(caught.value)
+
+
+def test_completion_of_a_token_without_a_key_cannot_complete() -> None:
+    with pytest.raises(registrations.CannotComplete) as caught:
+        complete({}, signing_key=None)
+    assert caught.value.reason == "MissingSigningKey"
+
+
+def test_completion_writes_the_token_duration_into_the_token() -> None:
+    config = complete({"elemental": {"registration": {"tokenDuration": 60 * 1_000_000_000}}})
+    claims = tokens.verify_registration_token(
+        config["elemental"]["registration"]["token"], signing_key_pem=KEY.to_pem(), uri=URI
+    )
+    assert claims["exp"] - claims["iat"] == 60

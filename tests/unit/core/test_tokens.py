@@ -398,35 +398,3 @@ def test_a_host_token_is_not_a_registration_token() -> None:
     assert refusal(verify_registration, tokens.issue_host_token(KEY, HOST, URI)) == (
         "token subject does not match this registration"
     )
-
-
-# -- is_jwt ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (tokens.issue_registration_token(KEY, URI), True),
-        (f"{segment({})}.x.y", True),
-        ("disabled", False),
-        ("", False),
-        ("a.b", False),
-        ("a.b.c", False),
-        (f"{segment({})}.x.y.z", False),
-        (f"{segment([])}.x.y", False),
-        (f"{segment(deep(5000))}.x.y", False),
-    ],
-    ids=[
-        "token",
-        "object-header",
-        "word",
-        "empty",
-        "two-parts",
-        "not-json",
-        "four-parts",
-        "list-header",
-        "deep",
-    ],
-)
-def test_is_jwt(value: str, expected: bool) -> None:
-    assert tokens.is_jwt(value) is expected
