@@ -17,13 +17,13 @@ from tests.deploy.rendering import (
     REQUIRED,
     TEST_VERSION,
     MissingVariable,
+    documented_variables,
     documents,
     envsubst,
     release,
     variables_used,
 )
 
-DOC = REPO_ROOT / "docs" / "TEMPLATES.md"
 INFRA_GROUP = "infrastructure.cluster.x-k8s.io"
 # Upstream's file names: `clusterctl generate cluster --flavor F` reads cluster-template-F.yaml.
 TEMPLATES = (
@@ -50,18 +50,6 @@ OVERRIDES = {
     "VIP_INTERFACE": "eth1",
 }
 Obj = dict[str, Any]
-
-
-def documented_variables() -> dict[str, str | None]:
-    """docs/TEMPLATES.md's tables: variable -> default as written in the files (None: required)."""
-    row = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| (?:`([^`]*)`|(\*required\*)) \|")
-    found: dict[str, str | None] = {}
-    for line in DOC.read_text().splitlines():
-        match = row.match(line)
-        if match:
-            assert match[1] not in found, f"{match[1]} is documented twice"
-            found[match[1]] = REQUIRED if match[3] else match[2]
-    return found
 
 
 def render(release_dir: Path, name: str, namespace: str, **variables: str) -> list[Obj]:
