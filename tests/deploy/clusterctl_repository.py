@@ -56,9 +56,17 @@ STAND_IN_NAMESPACES = {
 # Stand-in kinds: provider label -> (group, kinds, contract label of their CRDs).
 STAND_IN_KINDS = {
     "bootstrap-k3s": ("bootstrap", ("KThreesConfig", "KThreesConfigTemplate"), ("v1beta1", "v1beta2")),
-    "control-plane-k3s": ("controlplane", ("KThreesControlPlane", "KThreesControlPlaneTemplate"), ("v1beta1", "v1beta2")),
+    "control-plane-k3s": (
+        "controlplane",
+        ("KThreesControlPlane", "KThreesControlPlaneTemplate"),
+        ("v1beta1", "v1beta2"),
+    ),
     "bootstrap-rke2": ("bootstrap", ("RKE2Config", "RKE2ConfigTemplate"), ("v1beta2", "v1beta2")),
-    "control-plane-rke2": ("controlplane", ("RKE2ControlPlane", "RKE2ControlPlaneTemplate"), ("v1beta2", "v1beta2")),
+    "control-plane-rke2": (
+        "controlplane",
+        ("RKE2ControlPlane", "RKE2ControlPlaneTemplate"),
+        ("v1beta2", "v1beta2"),
+    ),
 }
 CONTRACT_LABEL = "cluster.x-k8s.io/v1beta2"  # kubeadm's CRDs: "v1beta2" (what its release sets)
 Obj = dict[str, Any]
@@ -115,7 +123,13 @@ def _stand_in_crd(group: str, kind: str, contract: tuple[str, str]) -> Obj:
             "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()},
             "scope": "Namespaced",
             "versions": [
-                {"name": v, "served": True, "storage": v == "v1beta2", "schema": schema, "subresources": {"status": {}}}
+                {
+                    "name": v,
+                    "served": True,
+                    "storage": v == "v1beta2",
+                    "schema": schema,
+                    "subresources": {"status": {}},
+                }
                 for v in ("v1beta1", "v1beta2")
             ],
         },
@@ -145,7 +159,9 @@ class Provider:
         return f"file://{root / self.label / self.version / self.file}"
 
 
-def write_repositories(root: Path, control_plane: ControlPlane, elemental_versions: Sequence[str]) -> list[Provider]:
+def write_repositories(
+    root: Path, control_plane: ControlPlane, elemental_versions: Sequence[str]
+) -> list[Provider]:
     """Every local repository under `root`; the providers for clusterctl.yaml."""
     version = capi_version(control_plane)
     capi = control_plane.binaries / "cluster-api"
@@ -155,12 +171,24 @@ def write_repositories(root: Path, control_plane: ControlPlane, elemental_versio
         Provider("cluster-api", "CoreProvider", CORE_LABEL, version, "core-components.yaml"),
         Provider("kubeadm", "BootstrapProvider", "bootstrap-kubeadm", version, "bootstrap-components.yaml"),
         Provider(
-            "kubeadm", "ControlPlaneProvider", "control-plane-kubeadm", version, "control-plane-components.yaml"
+            "kubeadm",
+            "ControlPlaneProvider",
+            "control-plane-kubeadm",
+            version,
+            "control-plane-components.yaml",
         ),
         Provider("k3s", "BootstrapProvider", "bootstrap-k3s", K3S_VERSION, "bootstrap-components.yaml"),
-        Provider("k3s", "ControlPlaneProvider", "control-plane-k3s", K3S_VERSION, "control-plane-components.yaml"),
+        Provider(
+            "k3s", "ControlPlaneProvider", "control-plane-k3s", K3S_VERSION, "control-plane-components.yaml"
+        ),
         Provider("rke2", "BootstrapProvider", "bootstrap-rke2", RKE2_VERSION, "bootstrap-components.yaml"),
-        Provider("rke2", "ControlPlaneProvider", "control-plane-rke2", RKE2_VERSION, "control-plane-components.yaml"),
+        Provider(
+            "rke2",
+            "ControlPlaneProvider",
+            "control-plane-rke2",
+            RKE2_VERSION,
+            "control-plane-components.yaml",
+        ),
     ]
     contents = {
         CORE_LABEL: [_namespace("capi-system"), *_crds(sorted((capi / "crd").glob("*.yaml")))],
@@ -221,7 +249,9 @@ class Clusterctl:
         config = {"providers": entries, "cert-manager": cert_manager}
         self.config.write_text(yaml.safe_dump(config, sort_keys=False))
 
-    def run(self, command: str | Sequence[str], env: Mapping[str, str] = {}) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, command: str | Sequence[str], env: Mapping[str, str] = {}
+    ) -> subprocess.CompletedProcess[str]:
         """`command` as a user types it (`clusterctl init ...`), with this config and cluster."""
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         assert argv[0] == "clusterctl", argv
