@@ -23,7 +23,11 @@ PROVIDER = "infrastructure-elemental"
 NAMESPACE = "elemental-system"
 IMAGE_PLACEHOLDER = "elemental-capi:dev"
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/elemental-capi/elemental-capi"
+# Cluster API's contract the provider implements. clusterctl v1.14 (contract v1beta2) still
+# installs v1beta1-contract providers (it takes v1beta1 as compatible until v1beta1 is dropped).
 CONTRACT = "v1beta1"
+# `clusterctl generate cluster` without --flavor reads cluster-template.yaml: this flavor's.
+DEFAULT_FLAVOR = "k3s"
 VERSION = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$")
 # ${VAR}, ${VAR:=default}, ${VAR:-default}, ${VAR=default}, ${VAR-default}: what clusterctl reads.
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[=-])([^}]*))?\}")
@@ -82,11 +86,15 @@ def release(version: str, outdir: Path, image: str) -> list[Path]:
         _write(target / "metadata.yaml", metadata(int(match[1]), int(match[2]))),
     ]
     for template in sorted(TEMPLATES.glob("*.yaml")):
-        if not template.name.startswith(("cluster-template", "clusterclass-")):
+        if not template.name.startswith(("cluster-template-", "clusterclass-")):
             raise ReleaseError(f"{template}: not a clusterctl template name")
         text = template.read_text()
         _check(template.name, text)
         written.append(_write(target / template.name, text))
+    default = target / f"cluster-template-{DEFAULT_FLAVOR}.yaml"
+    if not default.exists():
+        raise ReleaseError(f"the default flavor {DEFAULT_FLAVOR} has no {default.name}")
+    written.append(_write(target / "cluster-template.yaml", default.read_text()))
     return written
 
 

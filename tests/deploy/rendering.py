@@ -21,6 +21,7 @@ TEST_VERSION = "v0.1.0"
 # which clusterctl uses); the `:` forms take the default for an empty value too.
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[=-])([^}]*))?\}")
 REQUIRED = None
+TEMPLATES_DOC = REPO_ROOT / "docs" / "TEMPLATES.md"
 
 
 class MissingVariable(KeyError):
@@ -74,3 +75,15 @@ def variables_used(text: str) -> dict[str, set[str | None]]:
 
 def documents(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def documented_variables() -> dict[str, str | None]:
+    """docs/TEMPLATES.md's tables: variable -> default as written in the files (None: required)."""
+    row = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| (?:`([^`]*)`|(\*required\*)) \|")
+    found: dict[str, str | None] = {}
+    for line in TEMPLATES_DOC.read_text().splitlines():
+        match = row.match(line)
+        if match:
+            assert match[1] not in found, f"{match[1]} is documented twice"
+            found[match[1]] = REQUIRED if match[3] else match[2]
+    return found

@@ -110,7 +110,7 @@ def test_one_namespace_and_upstreams_names(components: Components) -> None:
     assert {o["metadata"]["namespace"] for o in namespaced} == {"elemental-system"}
     for kind, name in [
         ("ServiceAccount", "elemental-controller-manager"),
-        ("ClusterRole", "elemental-manager-role"),
+        ("ClusterRole", "elemental-system-manager-role"),
         ("Role", "elemental-leader-election-role"),
         ("ConfigMap", "elemental-controller-manager-envs"),
         ("Service", "elemental-controller-manager"),
@@ -228,9 +228,9 @@ def test_bindings_give_each_service_account_its_own_roles(components: Components
             assert subject["kind"] == "ServiceAccount" and subject["namespace"] == namespace
             bound.setdefault(subject["name"], set()).add(binding["roleRef"]["name"])
     assert bound == {
-        service_account_name(components, API_DEPLOYMENT): {"elemental-api-role"},
+        service_account_name(components, API_DEPLOYMENT): {"elemental-system-api-role"},
         service_account_name(components, OPERATOR_DEPLOYMENT): {
-            "elemental-manager-role",
+            "elemental-system-manager-role",
             "elemental-leader-election-role",
         },
     }
@@ -276,8 +276,8 @@ def test_the_api_server_grants_what_the_document_says_and_nothing_more(
     namespace = components.namespace
     documented = documented_grants()
     roles = {
-        API_DEPLOYMENT: ({"elemental-api-role"}, set()),
-        OPERATOR_DEPLOYMENT: ({"elemental-manager-role"}, {"elemental-leader-election-role"}),
+        API_DEPLOYMENT: ({"elemental-system-api-role"}, set()),
+        OPERATOR_DEPLOYMENT: ({"elemental-system-manager-role"}, {"elemental-leader-election-role"}),
     }
     mismatches = []
     with plane.api_client() as api:

@@ -12,21 +12,22 @@ import httpx
 import pytest
 import yaml
 
-from tests.controlplane import REPO_ROOT, ControlPlane
+from tests.controlplane import ControlPlane
 from tests.deploy.rendering import (
     REQUIRED,
     TEST_VERSION,
     MissingVariable,
+    documented_variables,
     documents,
     envsubst,
     release,
     variables_used,
 )
 
-DOC = REPO_ROOT / "docs" / "TEMPLATES.md"
 INFRA_GROUP = "infrastructure.cluster.x-k8s.io"
 # Upstream's file names: `clusterctl generate cluster --flavor F` reads cluster-template-F.yaml.
 TEMPLATES = (
+    "cluster-template.yaml",  # the default flavor: k3s
     "cluster-template-k3s.yaml",
     "cluster-template-k3s-single-node.yaml",
     "cluster-template-kubeadm.yaml",
@@ -41,7 +42,7 @@ SAMPLE = {
     "CONTROL_PLANE_ENDPOINT_HOST": "192.168.122.100",
 }
 OVERRIDES = {
-    "KUBERNETES_VERSION": "1.30.2",
+    "KUBERNETES_VERSION": "v1.30.2",
     "CONTROL_PLANE_MACHINE_COUNT": "3",
     "WORKER_MACHINE_COUNT": "2",
     "CONTROL_PLANE_ENDPOINT_PORT": "7443",
@@ -50,18 +51,6 @@ OVERRIDES = {
     "VIP_INTERFACE": "eth1",
 }
 Obj = dict[str, Any]
-
-
-def documented_variables() -> dict[str, str | None]:
-    """docs/TEMPLATES.md's tables: variable -> default as written in the files (None: required)."""
-    row = re.compile(r"^\| `([A-Z][A-Z0-9_]*)` \| (?:`([^`]*)`|(\*required\*)) \|")
-    found: dict[str, str | None] = {}
-    for line in DOC.read_text().splitlines():
-        match = row.match(line)
-        if match:
-            assert match[1] not in found, f"{match[1]} is documented twice"
-            found[match[1]] = REQUIRED if match[3] else match[2]
-    return found
 
 
 def render(release_dir: Path, name: str, namespace: str, **variables: str) -> list[Obj]:
@@ -126,15 +115,25 @@ def test_every_variable_is_documented_with_the_default_the_files_use(release_dir
 def test_components_use_upstreams_variables_and_defaults(release_dir: Path) -> None:
     used = variables_used((release_dir / "infrastructure-components.yaml").read_text())
     assert used == {
-        "ELEMENTAL_API_ENABLE_TLS": {'"false"'},
-        "ELEMENTAL_API_ENDPOINT": {'""'},
-        "ELEMENTAL_API_PROTOCOL": {'"https"'},
-        "ELEMENTAL_API_TLS_CA": {'"/etc/elemental/ssl/ca.crt"'},
-        "ELEMENTAL_API_TLS_CERTIFICATE": {'"/etc/elemental/ssl/tls.crt"'},
-        "ELEMENTAL_API_TLS_PRIVATE_KEY": {'"/etc/elemental/ssl/tls.key"'},
-        "ELEMENTAL_ENABLE_DEBUG": {'"false"'},
-        "ELEMENTAL_ENABLE_DEFAULT_CA": {'"false"'},
+        "ELEMENTAL_API_ENABLE_TLS": {"false"},
+        "ELEMENTAL_API_ENDPOINT": {REQUIRED},
+        "ELEMENTAL_API_PROTOCOL": {"https"},
+        "ELEMENTAL_API_TLS_CA": {"/etc/elemental/ssl/ca.crt"},
+        "ELEMENTAL_API_TLS_CERTIFICATE": {"/etc/elemental/ssl/tls.crt"},
+        "ELEMENTAL_API_TLS_PRIVATE_KEY": {"/etc/elemental/ssl/tls.key"},
+        "ELEMENTAL_ENABLE_DEBUG": {"false"},
+        "ELEMENTAL_ENABLE_DEFAULT_CA": {"false"},
     }
+
+
+@pytest.mark.parametrize("value", ["true", '"true"', "false", '"false"'])
+def test_a_boolean_is_a_string_bare_or_quoted(release_dir: Path, value: str) -> None:
+    """ELEMENTAL_API_ENABLE_TLS=true (bare) and ='"true"' (upstream's form) both give "true"."""
+    text = (release_dir / "infrastructure-components.yaml").read_text()
+    variables = {name: value for name in variables_used(text) if name != "ELEMENTAL_API_ENDPOINT"}
+    objects = documents(envsubst(text, {**variables, "ELEMENTAL_API_ENDPOINT": "e.example"}))
+    (config_map,) = [o for o in objects if o["kind"] == "ConfigMap"]
+    assert set(config_map["data"].values()) == {value.strip('"'), "e.example"}
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -150,12 +149,15 @@ def test_a_template_needs_only_what_clusterctl_and_the_user_give(release_dir: Pa
 
 
 def _refs(obj: Obj) -> list[Obj]:
-    """Every object reference (apiVersion, kind, name) inside `obj`."""
+    """Every object reference inside `obj`: apiVersion (or, in Cluster API v1beta2 objects,
+    apiGroup), kind and name."""
     found: list[Obj] = []
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
-            if {"apiVersion", "kind", "name"} <= value.keys() and value is not obj:
+            if (
+                {"apiVersion", "kind", "name"} <= value.keys() or {"apiGroup", "kind", "name"} <= value.keys()
+            ) and (value is not obj):
                 found.append(value)
             for item in value.values():
                 walk(item)
@@ -168,8 +170,10 @@ def _refs(obj: Obj) -> list[Obj]:
 
 
 def _key(obj: Obj) -> tuple[str, str, str]:
+    """(group, kind, name): a v1beta2 contract reference names the group, not the version."""
     name = obj["metadata"]["name"] if "metadata" in obj else obj["name"]
-    return obj["apiVersion"], obj["kind"], name
+    group = obj["apiGroup"] if "apiGroup" in obj else obj["apiVersion"].rsplit("/", 1)[0]
+    return group, obj["kind"], name
 
 
 @pytest.mark.parametrize("name", [t for t in TEMPLATES if not t.endswith("-clusterclass.yaml")])
@@ -189,7 +193,7 @@ def test_clusterclass_templates_match_their_clusterclass(release_dir: Path, cls:
     objects = documents((release_dir / f"clusterclass-{cls}.yaml").read_text())
     (clusterclass,) = [o for o in objects if o["kind"] == "ClusterClass"]
     topology = cluster["spec"]["topology"]
-    assert topology["class"] == clusterclass["metadata"]["name"] == cls
+    assert topology["classRef"]["name"] == clusterclass["metadata"]["name"] == cls
     declared = {v["name"]: v for v in clusterclass["spec"]["variables"]}
     given = {v["name"]: v["value"] for v in topology["variables"]}
     assert set(given) <= set(declared)
@@ -225,8 +229,28 @@ def test_variables_reach_the_objects(release_dir: Path) -> None:
     assert {"name": "vip_interface", "value": "eth1"} in yaml.safe_load(vip)["spec"]["containers"][0]["env"]
     k3s = {o["kind"]: o for o in render(release_dir, "cluster-template-k3s.yaml", "ns", **OVERRIDES)}
     assert k3s["KThreesControlPlane"]["spec"]["version"] == "v1.30.2+k3s1"
+    k3s2 = render(release_dir, "cluster-template-k3s.yaml", "ns", **OVERRIDES, K3S_RELEASE="k3s2")
+    assert {o["kind"]: o for o in k3s2}["KThreesControlPlane"]["spec"]["version"] == "v1.30.2+k3s2"
     rke2 = {o["kind"]: o for o in render(release_dir, "cluster-template-rke2.yaml", "ns", **OVERRIDES)}
     assert rke2["RKE2ControlPlane"]["spec"]["version"] == "v1.30.2+rke2r1"
+
+
+def test_default_flavor_is_k3s(release_dir: Path) -> None:
+    default = (release_dir / "cluster-template.yaml").read_text()
+    assert default == (release_dir / "cluster-template-k3s.yaml").read_text()
+
+
+def test_cluster_api_objects_are_v1beta2_and_clusterclasses_set_no_version(release_dir: Path) -> None:
+    """v1beta2 Cluster API kinds; versions come from spec.topology.version, so no ClusterClass
+    patch writes one (the control-plane templates of k3s and RKE2 have no such field)."""
+    for path in sorted(release_dir.glob("cluster*.yaml")):
+        for obj in render(release_dir, path.name, "ns"):
+            if obj["apiVersion"].startswith("cluster.x-k8s.io/"):
+                assert obj["apiVersion"] == "cluster.x-k8s.io/v1beta2", (path.name, obj["kind"])
+            for patch in obj["spec"].get("patches", []) if obj["kind"] == "ClusterClass" else []:
+                for definition in patch["definitions"]:
+                    paths = [p["path"] for p in definition["jsonPatches"]]
+                    assert not [p for p in paths if p.endswith("/version")], (path.name, patch["name"])
 
 
 # -- against our CRDs --------------------------------------------------------------------------
@@ -247,19 +271,22 @@ def served_kinds(control_plane: ControlPlane, api_version: str) -> set[str]:
     return {r["kind"] for r in response.json()["resources"] if "/" not in r["name"]}
 
 
-@pytest.mark.parametrize("name", TEMPLATES + CLUSTERCLASSES)
+# The topology-only templates hold a v1beta2 Cluster alone: tests/deploy/test_clusterctl.py
+# dry-runs them (and everything else) with Cluster API's own CRDs and webhooks.
+@pytest.mark.parametrize(
+    "name", [t for t in TEMPLATES if not t.endswith("-clusterclass.yaml")] + list(CLUSTERCLASSES)
+)
 def test_elemental_objects_pass_a_server_side_dry_run(
     release_dir: Path, name: str, control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
 ) -> None:
-    """Other providers' kinds are dry-run too where the test control plane has their CRDs
-    (Cluster, Machine: permissive test CRDs), else skipped; every Elemental object must pass."""
-    topology_only = name.endswith("-clusterclass.yaml") and name.startswith("cluster-template-")
+    """Other providers' kinds are dry-run too where the test control plane has their CRDs,
+    else skipped; every Elemental object must pass."""
     for variables in ({}, OVERRIDES):
         objects = render(release_dir, name, kube_namespace, **variables)
         known = {v: served_kinds(control_plane, v) for v in {o["apiVersion"] for o in objects}}
         served = [o for o in objects if o["kind"] in known[o["apiVersion"]]]
         elemental = [o for o in objects if o["apiVersion"].startswith(f"{INFRA_GROUP}/")]
-        assert elemental or topology_only, f"{name} has no Elemental object"
+        assert elemental, f"{name} has no Elemental object"
         assert all(o in served for o in elemental), f"our CRDs do not serve {elemental}"
         assert served, f"nothing in {name} can be checked"
         path = tmp_path / name
