@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from elemental_core import conditions
-from elemental_core.names import InvalidMetadata, annotations_bytes, check_client_metadata, quote
+from elemental_core.names import (
+    InvalidMetadata,
+    annotations_bytes,
+    check_client_metadata,
+    is_provider_owned,
+    quote,
+)
 from elemental_core.records import Host, Registration
 from elemental_core.vocabulary import (
     LABEL_BOOTSTRAPPED,
@@ -27,9 +33,10 @@ from elemental_core.vocabulary import (
 )
 from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse
 
-# What one host's record may hold. Label keys and values are bounded by their rules (317 and
-# 63 characters), condition fields by the spec, so these bound the whole record (about
-# 0.5 MiB at most, under etcd's 1.5 MiB object limit) and every check-in's answer.
+# What one host's record may hold (besides the provider's own few labels). Label keys and
+# values are bounded by their rules (317 and 63 characters), condition fields by the spec,
+# so these bound the whole record (about 0.5 MiB at most, under etcd's 1.5 MiB object
+# limit) and every check-in's answer.
 MAX_HOST_LABELS = 128
 MAX_HOST_ANNOTATIONS = 128
 MAX_HOST_ANNOTATIONS_BYTES = 256 * 1024
@@ -112,10 +119,18 @@ def apply_patch(host: Host, patch: ApiHostPatchRequest, assigned: Assigned) -> H
 
 def check_limits(before: Host, after: Host) -> None:
     """Refuses a change that takes the record over a limit. A record already over one (the
-    operator writes labels too, and limits may shrink) may still change what does not grow."""
+    operator writes labels too, and limits may shrink) may still change what does not grow.
+    The provider's own labels (a fixed set: installed, bootstrapped, ...) are not counted,
+    so a host can always report its state."""
     measures = (
-        ("labels", len(before.labels), len(after.labels), MAX_HOST_LABELS, "labels"),
-        ("annotations", len(before.annotations), len(after.annotations), MAX_HOST_ANNOTATIONS, "annotations"),
+        ("labels", _own(before.labels), _own(after.labels), MAX_HOST_LABELS, "labels"),
+        (
+            "annotations",
+            _own(before.annotations),
+            _own(after.annotations),
+            MAX_HOST_ANNOTATIONS,
+            "annotations",
+        ),
         (
             "annotations",
             annotations_bytes(before.annotations),
@@ -135,6 +150,10 @@ def check_limits(before: Host, after: Host) -> None:
     for what, old, new, limit, unit in measures:
         if new > limit and new > old:
             raise PatchRefused(f"a host has at most {limit} {unit}: this request would make its {what} {new}")
+
+
+def _own(items: Mapping[str, str]) -> int:
+    return sum(1 for key in items if not is_provider_owned(key))
 
 
 def _conditions_bytes(host: Host) -> int:
