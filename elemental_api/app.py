@@ -22,13 +22,11 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from elemental_api import guard, observability, problems, validation
-from elemental_api.guard import MAX_BODY_BYTES
 from elemental_api.services import Services
 from elemental_api.store import Rejected, Store, StoreUnavailable
 from elemental_api.wsgi_bridge import BufferedWSGIBridge
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
-__all__ = ["MAX_BODY_BYTES", "SPEC_PATH", "create_app"]
 log = logging.getLogger(__name__)
 
 
