@@ -190,7 +190,7 @@ def test_longest_valid_host_name_is_accepted(client: Any, registration: Any) -> 
 
 
 # A line feed in the path (%0A) slips past connexion's router (its `.*` stops at a newline) and
-# would reach Flask's outside connexion's context: app.py refuses control characters in paths.
+# would reach Flask's outside connexion's context: elemental_api/guard.py refuses control characters in paths.
 
 
 @pytest.mark.parametrize("name", ["Host_1", "a" * 254, "a_b", "UPPER", "host-1%0A"])
