@@ -1,32 +1,32 @@
 """Builds the ASGI application: connexion binds openapi.yaml's operations to the handlers.
 
-Middleware order (outermost first): metrics -> request limits and services -> connexion
-(routing, security, validation) -> Flask handlers.
+Middleware order (outermost first): metrics -> the request guard (elemental_api.guard:
+paths, Content-Type, whole bodies within limits, services) -> connexion (routing, security,
+validation) -> Flask handlers. Every error answer, whoever finds the error, is built by
+elemental_api.problems.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import connexion
+from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.exceptions import HTTPException
 
-from elemental_api import observability, problems, validation
-from elemental_api.services import SCOPE_KEY, Services
-from elemental_api.store import Store, StoreUnavailable
+from elemental_api import guard, observability, problems, validation
+from elemental_api.services import Services
+from elemental_api.store import Rejected, Store, StoreUnavailable
 from elemental_api.wsgi_bridge import BufferedWSGIBridge
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
-MAX_BODY_BYTES = 1024 * 1024
-TOO_LARGE_KEY = "elemental.body_too_large"
 log = logging.getLogger(__name__)
 
 
@@ -39,70 +39,6 @@ class SnakeCaseResolver(Resolver):  # type: ignore[misc]
         return f"{module}.{re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()}"
 
 
-class RequestLimitsMiddleware:
-    """Attaches the Services to the scope, refuses bodies over 1 MiB with 413, and reads a
-    body sent without Content-Type as JSON: the Go agent sends none, and JSON is all this
-    API speaks."""
-
-    def __init__(self, app: ASGIApp, services: Services) -> None:
-        self.app = app
-        self.services = services
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        scope[SCOPE_KEY] = self.services
-        if any(ord(char) < 0x20 or char == "\x7f" for char in scope["path"]):
-            # Routers disagree on such paths (connexion misses, Flask matches): refuse early.
-            await _send_problem(send, 400, "Bad Request", "the request path contains control characters")
-            return
-        headers = dict(scope.get("headers", []))
-        if b"content-type" not in headers and scope["method"] in ("POST", "PATCH", "PUT"):
-            scope["headers"] = [*scope.get("headers", []), (b"content-type", b"application/json")]
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await _send_problem(send, 413, "Payload Too Large", "request body is over 1 MiB")
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            # Past the limit the app sees a disconnect; it answers nothing and we answer 413.
-            nonlocal received
-            if scope.get(TOO_LARGE_KEY):
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
-                    scope[TOO_LARGE_KEY] = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not scope.get(TOO_LARGE_KEY):
-                await send(message)
-
-        await self.app(scope, limited_receive, guarded_send)
-        if scope.get(TOO_LARGE_KEY):
-            await _send_problem(send, 413, "Payload Too Large", "request body is over 1 MiB")
-
-
-async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 class ElementalFlaskApp(connexion.FlaskApp):  # type: ignore[misc]
     """connexion's FlaskApp with a cheaper bridge into Flask (see wsgi_bridge)."""
 
@@ -110,6 +46,10 @@ class ElementalFlaskApp(connexion.FlaskApp):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         # connexion keeps its Flask bridge in _middleware_app.asgi_app; swap only the bridge.
         self._middleware_app.asgi_app = BufferedWSGIBridge(self._middleware_app.app.wsgi_app)
+        # Flask would merge `//` into `/` and match a route connexion missed (guard.py refuses
+        # such paths first); nor may it answer with a redirect built from the Host header.
+        self.app.url_map.merge_slashes = False
+        self.app.url_map.strict_slashes = False
 
 
 def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = False) -> connexion.FlaskApp:
@@ -127,10 +67,16 @@ def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = Fa
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
     )
     app.add_middleware(
-        RequestLimitsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+        guard.RequestGuard,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services=services,
+        routes=guard.spec_routes(SPEC_PATH),
     )
     app.add_middleware(observability.MetricsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_error_handler(ProblemException, _problem)
+    app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(StoreUnavailable, _store_unavailable)
+    app.add_error_handler(Rejected, _rejected)
     app.add_error_handler(Exception, _internal_error)
     _add_operational_routes(app, store)
     return app
@@ -155,28 +101,35 @@ def _add_operational_routes(app: connexion.FlaskApp, store: Store) -> None:
     app.add_url_rule("/metrics", "metrics", metrics)
 
 
+def _problem(request: ConnexionRequest, error: ProblemException) -> ConnexionResponse:
+    """Ours and connexion's (validation, security, media type): the detail is cut to size,
+    and the log says what was refused, never the input."""
+    log.info("request refused", extra={"status": error.status, "detail": problems.short_detail(error.detail)})
+    return problems.response(error.status, error.detail, dict(error.headers or {}))
+
+
+def _http_exception(request: ConnexionRequest, error: HTTPException) -> ConnexionResponse:
+    """The routers' answers (no such path, no such method); never a redirect."""
+    status = error.status_code
+    if status == 404 or 300 <= status < 400:
+        return problems.response(404, "no such path")
+    return problems.response(status, error.detail, dict(error.headers or {}))
+
+
 def _store_unavailable(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
     log.warning("store unavailable", extra={"error": str(error)})
-    return _problem_response(
-        503,
-        "Service Unavailable",
-        "the store is unavailable, retry later",
-        {"Retry-After": str(problems.RETRY_AFTER_SECONDS)},
+    return problems.response(
+        503, "the store is unavailable, retry later", {"Retry-After": str(problems.RETRY_AFTER_SECONDS)}
     )
+
+
+def _rejected(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
+    """kube-apiserver refused a write as invalid: the request asked for what the resource's
+    schema does not allow. Its message quotes the input: logged (cut), not answered."""
+    log.warning("store refused a change as invalid", extra={"error": str(error)})
+    return problems.response(400, "the store refused the change as invalid")
 
 
 def _internal_error(request: ConnexionRequest, error: Exception) -> ConnexionResponse:
-    if not request.scope.get(TOO_LARGE_KEY):  # a refused body's disconnect is no server error
-        log.exception("unhandled error", exc_info=error)
-    return _problem_response(500, "Internal Server Error", "the server could not handle this request")
-
-
-def _problem_response(
-    status: int, title: str, detail: str, headers: dict[str, str] | None = None
-) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=status,
-        content_type="application/problem+json",
-        body=json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}),
-        headers=headers or {},
-    )
+    log.exception("unhandled error", exc_info=error)
+    return problems.response(500, "the server could not handle this request")

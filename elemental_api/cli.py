@@ -17,7 +17,6 @@ if _missing := [
 import argparse
 import json
 import os
-import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,8 +33,6 @@ from elemental_core.settings import api_endpoint_from
 from elemental_models.api import ApiRegistrationResponse
 
 DEFAULT_PORT = 9090
-# A Kubernetes label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends.
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 class CliError(Exception):
@@ -246,12 +243,14 @@ def _registration_create(args: argparse.Namespace) -> int:
         raise CliError("--token-duration must be 0 (no expiry) or a number of seconds")
     host_labels = _pairs("--host-label", args.host_label)
     for label, value in host_labels.items():
-        if len(value) > 63 or not _LABEL_VALUE.match(value):
-            raise CliError(
-                f"--host-label {label}: value {value!r} is invalid: at most 63 alphanumerics, '-', '_' "
-                "or '.', starting and ending alphanumeric"
-            )
+        problem = names.label_value_problem(value)
+        if problem:
+            raise CliError(f"--host-label {label}: value {names.quote(value)} is invalid: {problem}")
     host_annotations = _pairs("--host-annotation", args.host_annotation)
+    try:  # the rules the stores apply too: no provider-owned keys, bounded counts
+        names.check_registration_metadata(host_labels, host_annotations)
+    except names.InvalidMetadata as error:
+        raise CliError(str(error)) from error
     endpoint = args.api_endpoint or _api_endpoint_from_env() or f"http://127.0.0.1:{DEFAULT_PORT}"
     registration = registrations.new_registration(
         namespace=args.namespace,
@@ -339,9 +338,10 @@ def _host_list(args: argparse.Namespace) -> int:
     print("NAMESPACE\tNAME\tREGISTRATION\tPHASE\tINSTALLED\tBOOTSTRAPPED\tNEEDS-RESET")
     for host in _open(args).list_hosts(namespace):
         view = hosts.host_response(host)
+        columns = (host.namespace, host.name, host.registration, host.phase or "-")
         print(
-            f"{host.namespace}\t{host.name}\t{host.registration}\t{host.phase or '-'}\t"
-            f"{view.installed}\t{view.bootstrapped}\t{view.needsReset}"
+            "\t".join(_printable(column) for column in columns)
+            + f"\t{view.installed}\t{view.bootstrapped}\t{view.needsReset}"
         )
     return 0
 
@@ -417,27 +417,28 @@ def _pairs(flag: str, values: list[str]) -> dict[str, str]:
             raise CliError(f"{flag} {value!r} must be KEY=VALUE")
         problem = names.key_problem(key)
         if problem:
-            raise CliError(f"{flag} key {key!r} is invalid: {problem}")
+            raise CliError(f"{flag} key {names.quote(key)} is invalid: {problem}")
         result[key] = val
     return result
 
 
 def _check_name(what: str, value: str, label: bool = False) -> None:
-    pattern = (
-        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-        if label
-        else r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-    )
-    limit = 63 if label else 253
-    if len(value) > limit or not re.match(pattern, value):
-        raise CliError(
-            f"{what} {value!r} must be a DNS-1123 {'label' if label else 'subdomain'} "
-            f"(lowercase alphanumerics and '-', at most {limit} characters)"
-        )
+    problem = names.name_problem(value, dns_label=label)
+    if problem:
+        raise CliError(f"{what} {names.quote(value)} {problem}")
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=False))
+    # ensure_ascii: every control character (a host's terminal escapes) comes out escaped.
+    print(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=True))
+
+
+def _printable(text: str) -> str:
+    """Text a host reported, for a terminal: control characters (and tabs, the columns'
+    separator) escaped, never printed raw."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from uvicorn.config import Config
 
+from elemental_api.connections import HeaderDeadlineProtocol
 from elemental_api.tls import ReloadingContext
 
 with warnings.catch_warnings():
@@ -39,13 +40,16 @@ class ServeOptions:
 
 
 class _Worker(UvicornWorker):
-    """uvicorn's gunicorn worker, stopping on the master's SIGQUIT too.
+    """uvicorn's gunicorn worker: no WebSocket (an upgrade request is answered as plain HTTP),
+    a deadline for request headers (connections.py), and stopping on the master's SIGQUIT.
 
     gunicorn's master answers SIGINT and SIGQUIT by sending its workers SIGQUIT; uvicorn's
     worker only marks itself not alive then, which its server never looks at, so the master
     waited the whole graceful_timeout and SIGKILLed the workers. Here SIGQUIT starts uvicorn's
     shutdown, as SIGTERM does: no new connections, in-flight requests finish.
     """
+
+    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": HeaderDeadlineProtocol, "ws": "none"}  # noqa: RUF012 - uvicorn declares it so
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,8 +1,28 @@
-"""Pure decisions about hosts: new host from a create request, patch, response. No I/O."""
+"""Pure decisions about hosts: new host from a create request, patch, response. No I/O.
+
+Two rules guard a host's record against the host itself (every host holds its
+registration's token, so any host may be hostile):
+
+* the registration's host labels and annotations are the registration's: a host can
+  neither override nor remove them, at create or on patch (machines pick hosts by label,
+  so a host that could relabel itself could move into another cluster's pool);
+* the stored record is bounded (labels, annotations, conditions), not only each request.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from elemental_core import conditions
+from elemental_core.names import (
+    InvalidMetadata,
+    annotations_bytes,
+    check_client_metadata,
+    is_provider_owned,
+    quote,
+)
 from elemental_core.records import Host, Registration
 from elemental_core.vocabulary import (
     LABEL_BOOTSTRAPPED,
@@ -13,18 +33,46 @@ from elemental_core.vocabulary import (
 )
 from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse
 
+# What one host's record may hold (besides the provider's own few labels). Label keys and
+# values are bounded by their rules (317 and 63 characters), condition fields by the spec,
+# so these bound the whole record (about 0.5 MiB at most, under etcd's 1.5 MiB object
+# limit) and every check-in's answer.
+MAX_HOST_LABELS = 128
+MAX_HOST_ANNOTATIONS = 128
+MAX_HOST_ANNOTATIONS_BYTES = 256 * 1024
+MAX_HOST_CONDITIONS = 32
+MAX_HOST_CONDITIONS_BYTES = 128 * 1024
+
 
 class PatchRefused(ValueError):
-    """The patch is well-formed but not allowed in the host's state."""
+    """The request is well-formed but not allowed (state, ownership or limits); the message
+    says which rule, and quotes at most a few dozen characters of the input."""
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """What a registration assigns each of its hosts: those keys are the registration's."""
+
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+
+    @classmethod
+    def by(cls, registration: Registration) -> Assigned:
+        return cls(labels=registration.host_labels, annotations=registration.host_annotations)
 
 
 def new_host(registration: Registration, request: ApiHostCreateRequest) -> Host:
-    """A host as the create request asks, with the registration's host labels/annotations."""
+    """A host as the create request asks, with the registration's host labels/annotations.
+
+    The agent echoes the registration's labels in its request (the Go agent sends them all):
+    repeating a value is fine, sending another value for a registration's key is refused."""
+    assigned = Assigned.by(registration)
     labels = {k: v.root for k, v in request.labels.root.items()} if request.labels else {}
     annotations = dict(request.annotations.root if request.annotations else {})
-    labels.update(registration.host_labels)
-    annotations.update(registration.host_annotations)
-    return Host(
+    _check_metadata(assigned, labels, annotations)
+    labels.update(assigned.labels)
+    annotations.update(assigned.annotations)
+    host = Host(
         namespace=registration.namespace,
         name=request.name.root,
         registration=registration.name,
@@ -32,17 +80,23 @@ def new_host(registration: Registration, request: ApiHostCreateRequest) -> Host:
         labels=labels,
         annotations=annotations,
     )
+    check_limits(Host(namespace=host.namespace, name=host.name, registration=host.registration), host)
+    return host
 
 
-def apply_patch(host: Host, patch: ApiHostPatchRequest) -> Host:
-    """The host after the patch; equal to `host` when the patch changes nothing."""
+def apply_patch(host: Host, patch: ApiHostPatchRequest, assigned: Assigned) -> Host:
+    """The host after the patch; equal to `host` when the patch changes nothing.
+
+    `assigned`: the registration's host labels and annotations, which the patch may repeat
+    but not change. Raises PatchRefused when the patch breaks a rule or a limit."""
     if patch.bootstrapped and host.bootstrap_secret is None:
         raise PatchRefused("can't mark the host bootstrapped: no bootstrap data is attached yet")
+    labels = {k: v.root for k, v in patch.labels.root.items()} if patch.labels else {}
+    annotations = dict(patch.annotations.root) if patch.annotations else {}
+    _check_metadata(assigned, labels, annotations)
     updated = host.copy()
-    if patch.annotations:
-        updated.annotations.update(patch.annotations.root)
-    if patch.labels:
-        updated.labels.update({k: v.root for k, v in patch.labels.root.items()})
+    updated.annotations.update(annotations)
+    updated.labels.update(labels)
     for flag, label in (
         (patch.installed, LABEL_INSTALLED),
         (patch.bootstrapped, LABEL_BOOTSTRAPPED),
@@ -59,7 +113,69 @@ def apply_patch(host: Host, patch: ApiHostPatchRequest) -> Host:
     updated.conditions = conditions.with_ready_summary(updated.conditions)
     if patch.phase is not None:
         updated.phase = patch.phase
+    check_limits(host, updated)
     return updated
+
+
+def check_limits(before: Host, after: Host) -> None:
+    """Refuses a change that takes the record over a limit. A record already over one (the
+    operator writes labels too, and limits may shrink) may still change what does not grow.
+    The provider's own labels (a fixed set: installed, bootstrapped, ...) are not counted,
+    so a host can always report its state."""
+    measures = (
+        ("labels", _own(before.labels), _own(after.labels), MAX_HOST_LABELS, "labels"),
+        (
+            "annotations",
+            _own(before.annotations),
+            _own(after.annotations),
+            MAX_HOST_ANNOTATIONS,
+            "annotations",
+        ),
+        (
+            "annotations",
+            annotations_bytes(before.annotations),
+            annotations_bytes(after.annotations),
+            MAX_HOST_ANNOTATIONS_BYTES,
+            "bytes of annotations",
+        ),
+        ("conditions", len(before.conditions), len(after.conditions), MAX_HOST_CONDITIONS, "conditions"),
+        (
+            "conditions",
+            _conditions_bytes(before),
+            _conditions_bytes(after),
+            MAX_HOST_CONDITIONS_BYTES,
+            "bytes of conditions",
+        ),
+    )
+    for what, old, new, limit, unit in measures:
+        if new > limit and new > old:
+            raise PatchRefused(f"a host has at most {limit} {unit}: this request would make its {what} {new}")
+
+
+def _own(items: Mapping[str, str]) -> int:
+    return sum(1 for key in items if not is_provider_owned(key))
+
+
+def _conditions_bytes(host: Host) -> int:
+    return len(json.dumps(host.conditions, separators=(",", ":")).encode()) if host.conditions else 0
+
+
+def _check_metadata(assigned: Assigned, labels: Mapping[str, str], annotations: Mapping[str, str]) -> None:
+    """What a client sent, less the echoes of the registration's own values (which may even
+    use a provider-owned key on a registration made before such keys were refused), must
+    follow the client rules, and change none of the registration's keys."""
+    for kind, sent, owned in (
+        ("label", labels, assigned.labels),
+        ("annotation", annotations, assigned.annotations),
+    ):
+        own = {k: v for k, v in sent.items() if owned.get(k) != v}
+        try:
+            check_client_metadata(kind, own)
+        except InvalidMetadata as error:
+            raise PatchRefused(str(error)) from error
+        for key in own:
+            if key in owned:
+                raise PatchRefused(f"{kind} {quote(key)} is set by the registration and can't be changed")
 
 
 def host_response(host: Host) -> ApiHostResponse:

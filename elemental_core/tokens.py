@@ -2,6 +2,9 @@
 
 Follows RFC 8725: the algorithm is fixed by the verifier, never taken from the token; header
 fields that point elsewhere for keys (`kid`, `jku`, `x5u`) are ignored; `crit` is refused.
+And RFC 7519 strictly, before any signature work: each segment is base64url, its JSON is
+UTF-8 (no BOM, no UTF-16) with no duplicate member names and no NaN or Infinity, and the
+NumericDate claims (`exp`, `nbf`, `iat`) are JSON numbers (not booleans, not strings).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import base64
 import binascii
 import functools
 import json
+import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +28,8 @@ MAX_TOKEN_BYTES = 8 * 1024
 MAX_HOST_TOKEN_LIFETIME_SECONDS = 600
 CLOCK_SKEW_SECONDS = 5
 HOST_TOKEN_LIFETIME_SECONDS = 60
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class InvalidToken(Exception):
@@ -148,7 +155,7 @@ def _load_private_key(pem: bytes) -> Ed25519PrivateKey:
 
 
 def _decode(token: str, key: Ed25519PublicKey, uri: str, required: list[str]) -> dict[str, Any]:
-    _check_header(token)
+    _check_structure(token)
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -170,13 +177,10 @@ def _decode(token: str, key: Ed25519PublicKey, uri: str, required: list[str]) ->
         raise InvalidToken("token signature is not valid") from error
     except jwt.PyJWTError as error:
         raise InvalidToken("token is not valid") from error
-    for claim in ("exp", "iat", "nbf"):
-        if claim in claims and not isinstance(claims[claim], int | float):
-            raise InvalidToken(f"token claim '{claim}' is not a number")
     return claims
 
 
-def _check_header(token: str) -> None:
+def _check_structure(token: str) -> None:
     """Structural checks before any signature work; never trusts the header for key choice."""
     if len(token) > MAX_TOKEN_BYTES:
         raise InvalidToken("token is too large")
@@ -190,12 +194,36 @@ def _check_header(token: str) -> None:
         raise InvalidToken("token algorithm is not EdDSA")
     if "crit" in header:
         raise InvalidToken("token has critical header extensions this server does not support")
+    claims = _decode_segment(segments[1])
+    if not isinstance(claims, dict):
+        raise InvalidToken("token payload is not a JSON object")
+    for claim in NUMERIC_DATE_CLAIMS:
+        if claim in claims and not _is_numeric_date(claims[claim]):
+            raise InvalidToken(f"token claim '{claim}' is not a number")
+
+
+def _is_numeric_date(value: Any) -> bool:
+    """A JSON number (RFC 7519 NumericDate): Python's bool is an int, so it is named here."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _decode_segment(segment: str) -> Any:
+    """A segment's JSON: base64url of UTF-8 (Python's json would also take UTF-16 and a BOM)."""
+    if not _BASE64URL.fullmatch(segment):
+        raise InvalidToken("token is not valid base64url JSON")
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        return json.loads(raw)
+        text = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)).decode("utf-8")
+        return json.loads(text, object_pairs_hook=_unique_members, parse_constant=_no_constant)
     except (binascii.Error, ValueError, UnicodeError, RecursionError) as error:
-        # RecursionError: a header of thousands of nested arrays fits in MAX_TOKEN_BYTES.
         raise InvalidToken("token is not valid base64url JSON") from error
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise ValueError("duplicate member name")
+    return members
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

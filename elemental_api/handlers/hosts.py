@@ -15,7 +15,7 @@ from elemental_api.handlers._context import services, token_info
 from elemental_api.security import verify_new_host_token
 from elemental_api.store import AlreadyExists, Conflict, NotFound
 from elemental_core import hosts as host_rules
-from elemental_core.names import InvalidMetadata, check_client_metadata
+from elemental_core.names import MAX_QUOTED_CHARS
 from elemental_core.records import Host
 from elemental_core.vocabulary import host_path
 from elemental_models.api import ApiBootstrapResponse, ApiHostCreateRequest, ApiHostPatchRequest
@@ -36,17 +36,16 @@ def create_host(namespace: str, registrationName: str, body: dict[str, Any]) -> 
     info = token_info()
     registration = info["registrationToken"]["registration"]
     request = _parse(ApiHostCreateRequest, body)
-    _check_metadata(
-        {k: v.root for k, v in request.labels.root.items()} if request.labels else None,
-        request.annotations.root if request.annotations else None,
-    )
+    try:
+        host = host_rules.new_host(registration, request)
+    except host_rules.PatchRefused as error:
+        raise problems.bad_request(str(error)) from error
     verify_new_host_token(
         info["hostToken"]["pending_host_token"],
         registration=registration,
         host_name=request.name.root,
         pub_key=request.pubKey,
     )
-    host = host_rules.new_host(registration, request)
     try:
         services().store.create_host(host)
     except AlreadyExists as error:
@@ -59,15 +58,14 @@ def create_host(namespace: str, registrationName: str, body: dict[str, Any]) -> 
 
 def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[str, Any]) -> Response:
     patch = _parse(ApiHostPatchRequest, body)
-    _check_metadata(
-        {k: v.root for k, v in patch.labels.root.items()} if patch.labels else None,
-        patch.annotations.root if patch.annotations else None,
-    )
-    host: Host = token_info()["host"]
+    info = token_info()
+    host: Host = info["host"]
+    # The registration's host labels and annotations are its own: the patch can't change them.
+    assigned = host_rules.Assigned.by(info["registration"])
     store = services().store
     for attempt in range(MAX_WRITE_ATTEMPTS):
         try:
-            updated = host_rules.apply_patch(host, patch)
+            updated = host_rules.apply_patch(host, patch, assigned)
         except host_rules.PatchRefused as error:
             raise problems.bad_request(str(error)) from error
         if updated == host:
@@ -120,7 +118,7 @@ def _parse(model: type[Model], body: dict[str, Any]) -> Model:
         return model.model_validate(body)
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
+        where = ".".join(_short(str(part)) for part in first["loc"]) or "body"
         raise problems.bad_request(f"'{where}' is invalid: {first['msg']}") from None
 
 
@@ -132,12 +130,8 @@ def _empty(status: int, **headers: str) -> flask.Response:
     return response
 
 
-def _check_metadata(labels: dict[str, str] | None, annotations: dict[str, str] | None) -> None:
-    try:
-        check_client_metadata("label", labels)
-        check_client_metadata("annotation", annotations)
-    except InvalidMetadata as error:
-        raise problems.bad_request(str(error)) from error
+def _short(part: str) -> str:
+    return part if len(part) <= MAX_QUOTED_CHARS else part[: MAX_QUOTED_CHARS - 3] + "..."
 
 
 def _ids(host: Host) -> dict[str, str]:

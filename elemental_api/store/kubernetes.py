@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from elemental_api.store.base import AlreadyExists, Conflict, NotFound, Rejected, StoreUnavailable
+from elemental_core import names
 from elemental_core.hosts import marked_for_reset
 from elemental_core.records import Bootstrap, Host, ObjectRef, Registration
 from elemental_core.vocabulary import (
@@ -90,6 +91,10 @@ class KubernetesStore:
 
     def create_registration(self, registration: Registration) -> Registration:
         """Creates the ElementalRegistration; the operator completes it (key, token)."""
+        try:  # the CRD's rules say the same (admission): refused here with the core's words
+            names.check_registration_metadata(registration.host_labels, registration.host_annotations)
+        except names.InvalidMetadata as error:
+            raise Rejected(str(error)) from error
         secret_name = registration.signing_key_secret
         existing = self._read_secret(registration.namespace, secret_name)
         if existing is not None and SIGNING_KEY_FIELD not in existing:

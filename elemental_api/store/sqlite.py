@@ -2,6 +2,12 @@
 
 It also plays the part the operator's finalizer plays on Kubernetes: a host marked for
 deletion is asked to reset, and goes away once it reports the reset.
+
+The file holds every registration's signing key and the bootstrap data (cluster
+credentials): it is created owner-only (0600; SQLite gives its -wal and -shm files the
+database's mode), in a directory created 0700 when it is missing (one level, as mkdir). An existing file
+readable or writable by others is tightened to owner-only, with a warning in the log (refused
+with a clear error when it can't be, for instance when another user owns it).
 """
 
 from __future__ import annotations
@@ -9,15 +15,18 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import logging
+import os
 import sqlite3
+import stat
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from elemental_api.store.base import AlreadyExists, Conflict, NotFound, StoreUnavailable
-from elemental_core import registrations
+from elemental_api.store.base import AlreadyExists, Conflict, NotFound, Rejected, StoreUnavailable
+from elemental_core import names, registrations
 from elemental_core.conditions import now_rfc3339
 from elemental_core.hosts import marked_for_reset, may_be_released
 from elemental_core.records import Bootstrap, Host, ObjectRef, Registration
@@ -28,6 +37,11 @@ from elemental_core.vocabulary import (
     DEFAULT_BOOTSTRAP_FORMAT,
     SIGNING_KEY_FIELD,
 )
+
+log = logging.getLogger(__name__)
+FILE_MODE = 0o600
+DIRECTORY_MODE = 0o700
+_COMPANIONS = ("-wal", "-shm", "-journal")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS registrations (
@@ -48,6 +62,8 @@ class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
+        if path != ":memory:":
+            _prepare_owner_only(path)
         try:
             self._connection().executescript(_SCHEMA)
         except sqlite3.Error as error:
@@ -134,6 +150,10 @@ class SqliteStore:
         return [_registration(v, d) for v, d in self._list("registrations", namespace)]
 
     def create_registration(self, registration: Registration) -> Registration:
+        try:
+            names.check_registration_metadata(registration.host_labels, registration.host_annotations)
+        except names.InvalidMetadata as error:
+            raise Rejected(str(error)) from error
         # No operator here: the store completes the registration itself, by the core's rule.
         key = SigningKey.generate()
         config = registrations.complete(
@@ -266,6 +286,39 @@ class SqliteStore:
                 return self.update_host(current)
             except Conflict:
                 continue
+
+
+def _prepare_owner_only(path: str) -> None:
+    """The database file, created 0600 (and its directory 0700 if missing); an existing one
+    open to others tightened to 0600, or StoreUnavailable saying why it can't be."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if not os.path.isdir(directory) and os.path.isdir(os.path.dirname(directory)):
+            # One level, as mkdir does: a mistyped deeper path still fails, and clearly.
+            os.mkdir(directory, DIRECTORY_MODE)
+            os.chmod(directory, DIRECTORY_MODE)  # mkdir's mode is subject to the umask
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE))
+            os.chmod(path, FILE_MODE)
+        except FileExistsError:
+            pass
+        for candidate in (path, *(path + suffix for suffix in _COMPANIONS)):
+            _tighten(candidate)
+    except OSError as error:
+        raise StoreUnavailable(f"cannot make {path} owner-only: {error.strerror or error}") from error
+
+
+def _tighten(path: str) -> None:
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        os.chmod(path, mode & 0o700)
+        log.warning(
+            "database file was open to other users: now owner-only",
+            extra={"path": path, "mode": oct(mode), "now": oct(mode & 0o700)},
+        )
 
 
 def _fields(record: Registration | Host) -> dict[str, Any]:

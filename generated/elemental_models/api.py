@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from typing_extensions import TypeAliasType
 
 
 class Problem(BaseModel):
@@ -225,6 +226,12 @@ class LabelSelector(BaseModel):
     matchLabels: dict[str, str] | None = None
 
 
+HostLabelsAdditionalProperty = TypeAliasType(
+    "HostLabelsAdditionalProperty",
+    Annotated[str, Field(max_length=63, pattern="^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")],
+)
+
+
 class ElementalRegistrationStatus(BaseModel):
     conditions: Conditions | None = None
 
@@ -304,7 +311,13 @@ class ApiHostPatchRequest(BaseModel):
         bool | None, Field(description="Marks the host reset; a host marked for deletion then goes away.")
     ] = None
     inPlaceUpdate: Annotated[
-        str | None, Field(description="In-place update state (`pending` or `done`).", max_length=63)
+        str | None,
+        Field(
+            description="In-place update state (`pending` or `done`).",
+            max_length=63,
+            min_length=1,
+            pattern="^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$",
+        ),
     ] = None
     condition: V1Beta1Condition | None = None
     phase: Annotated[
@@ -312,6 +325,7 @@ class ApiHostPatchRequest(BaseModel):
         Field(
             description="Host phase: Registering, Finalizing Registration, Installing, Bootstrapping,\nRunning, Triggering Reset, Resetting, Reconciling OS Version.\n",
             max_length=63,
+            pattern="^[ -~]*$",
         ),
     ] = None
 
@@ -355,12 +369,14 @@ class V1Beta1Config(BaseModel):
 
 class ElementalRegistrationSpec(BaseModel):
     hostLabels: Annotated[
-        dict[str, str] | None,
-        Field(description="Labels propagated to each ElementalHost of this registration."),
+        dict[str, HostLabelsAdditionalProperty] | None,
+        Field(description="Labels propagated to each ElementalHost of this registration.", max_length=64),
     ] = None
     hostAnnotations: Annotated[
         dict[str, str] | None,
-        Field(description="Annotations propagated to each ElementalHost of this registration."),
+        Field(
+            description="Annotations propagated to each ElementalHost of this registration.", max_length=64
+        ),
     ] = None
     config: V1Beta1Config | None = None
     privateKeyRef: ObjectReference | None = None

@@ -3,6 +3,7 @@ the generated models match it, and the Go agent's requests and expectations stil
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -234,6 +235,37 @@ def test_go_agent_patch_is_accepted_with_upstream_response_names(
     condition = next(c for c in stored.conditions if c["type"] == "InstallationReady")
     assert condition["status"] == "True"
     assert condition.get("lastTransitionTime")  # set by the server, not the null the agent sent
+
+
+def test_go_agent_create_echoing_its_registration_labels_is_accepted(client: Any, store: Store) -> None:
+    """The Go agent copies the registration's hostLabels and hostAnnotations into its
+    createHost body (json.Marshal of HostCreateRequest: name, annotations, labels, pubKey),
+    and sends Content-Type: application/json. Then it checks in with the same labels."""
+    from tests.helpers import make_registration
+
+    registration, _ = make_registration(
+        store,
+        name="labelled",
+        host_labels={"tier": "gold", "example.com/rack": "r-7"},
+        host_annotations={"owner": "ops team"},
+    )
+    host = HostIdentity(registration, "go-agent-host")
+    body = (
+        '{"name":"go-agent-host","annotations":{"owner":"ops team"},'
+        '"labels":{"example.com/rack":"r-7","tier":"gold"},"pubKey":'
+        + json.dumps(host.key.public_pem())
+        + "}"
+    ).encode()
+    headers = {**host.create_headers(), "Content-Type": "application/json"}
+    response = client.post(host.hosts_path, content=body, headers=headers)
+    assert response.status_code == 201, response.text
+    check_in = b'{"labels":{"example.com/rack":"r-7","tier":"gold"},"phase":"Registering"}'
+    response = client.patch(
+        host.path, content=check_in, headers={**host.auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["labels"] == {"example.com/rack": "r-7", "tier": "gold"}
+    assert response.json()["annotations"] == {"owner": "ops team"}
 
 
 def test_in_place_upgrade_and_os_version_management_use_upstream_names(

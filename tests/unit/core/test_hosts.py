@@ -25,6 +25,9 @@ EARLIER = "2020-01-01T00:00:00Z"
 PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n"
 
 
+NONE = hosts.Assigned(labels={}, annotations={})
+
+
 def registration(**fields: Any) -> Registration:
     return Registration(namespace="ns", name="reg", **fields)
 
@@ -69,10 +72,15 @@ def test_a_new_host_gets_the_registrations_labels_and_annotations() -> None:
 
 
 def test_the_registrations_labels_win_over_the_requests() -> None:
-    """A host may not pick its own value for a label its registration sets."""
+    """A host may not pick its own value for a label its registration sets (refused); it
+    may repeat the registration's values (the Go agent echoes them)."""
+    reg = registration(host_labels={"site": "lab", "tier": "edge"}, host_annotations={"owner": "ops"})
+    with pytest.raises(hosts.PatchRefused, match="site"):
+        hosts.new_host(reg, create_request(labels={"site": "home"}))
+    with pytest.raises(hosts.PatchRefused, match="owner"):
+        hosts.new_host(reg, create_request(annotations={"owner": "me"}))
     created = hosts.new_host(
-        registration(host_labels={"site": "lab", "tier": "edge"}, host_annotations={"owner": "ops"}),
-        create_request(labels={"site": "home", "app": "x"}, annotations={"owner": "me", "note": "y"}),
+        reg, create_request(labels={"site": "lab", "app": "x"}, annotations={"owner": "ops", "note": "y"})
     )
     assert created.labels == {"site": "lab", "tier": "edge", "app": "x"}
     assert created.annotations == {"owner": "ops", "note": "y"}
@@ -101,7 +109,7 @@ ATTACHED = ObjectRef(namespace="ns", name="bootstrap-secret")
 @pytest.mark.parametrize(("value", "text"), [(True, "true"), (False, "false")])
 def test_each_flag_is_written_as_its_value(field: str, label: str, value: bool, text: str) -> None:
     before = host(bootstrap_secret=ATTACHED, labels={label: "false" if value else "true"})
-    after = hosts.apply_patch(before, patch(**{field: value}))
+    after = hosts.apply_patch(before, patch(**{field: value}), NONE)
     assert after.labels == {label: text}
 
 
@@ -109,34 +117,34 @@ def test_each_flag_is_written_as_its_value(field: str, label: str, value: bool, 
 @pytest.mark.parametrize("existing", ["true", "false"])
 def test_a_flag_left_out_leaves_its_label(field: str, label: str, existing: str) -> None:
     before = host(bootstrap_secret=ATTACHED, labels={label: existing})
-    assert hosts.apply_patch(before, patch()).labels == {label: existing}
+    assert hosts.apply_patch(before, patch(), NONE).labels == {label: existing}
 
 
 def test_installed_false_does_not_answer_installed() -> None:
-    after = hosts.apply_patch(host(labels={LABEL_INSTALLED: "true"}), patch(installed=False))
+    after = hosts.apply_patch(host(labels={LABEL_INSTALLED: "true"}), patch(installed=False), NONE)
     assert hosts.host_response(after).installed is False
 
 
 def test_bootstrapped_is_refused_without_bootstrap_data() -> None:
     before = host()
     with pytest.raises(PatchRefused) as refused:
-        hosts.apply_patch(before, patch(bootstrapped=True, installed=True))
+        hosts.apply_patch(before, patch(bootstrapped=True, installed=True), NONE)
     assert str(refused.value) == "can't mark the host bootstrapped: no bootstrap data is attached yet"
     assert before == host()
 
 
 def test_bootstrapped_false_is_allowed_without_bootstrap_data() -> None:
-    assert hosts.apply_patch(host(), patch(bootstrapped=False)).labels == {LABEL_BOOTSTRAPPED: "false"}
+    assert hosts.apply_patch(host(), patch(bootstrapped=False), NONE).labels == {LABEL_BOOTSTRAPPED: "false"}
 
 
 def test_bootstrapped_is_allowed_with_bootstrap_data() -> None:
-    assert hosts.apply_patch(host(bootstrap_secret=ATTACHED), patch(bootstrapped=True)).labels == {
+    assert hosts.apply_patch(host(bootstrap_secret=ATTACHED), patch(bootstrapped=True), NONE).labels == {
         LABEL_BOOTSTRAPPED: "true"
     }
 
 
 def test_reset_marks_the_host_and_does_not_release_one_never_deleted() -> None:
-    after = hosts.apply_patch(host(), patch(reset=True))
+    after = hosts.apply_patch(host(), patch(reset=True), NONE)
     assert after.labels == {LABEL_RESET: "true"}
     assert after.deleting is False
     assert hosts.may_be_released(after) is False
@@ -148,7 +156,7 @@ def test_reset_marks_the_host_and_does_not_release_one_never_deleted() -> None:
 def test_labels_and_annotations_are_merged_into_the_hosts() -> None:
     before = host(labels={"keep": "1", "change": "old"}, annotations={"keep": "1", "change": "old"})
     after = hosts.apply_patch(
-        before, patch(labels={"change": "new", "add": "2"}, annotations={"change": "new"})
+        before, patch(labels={"change": "new", "add": "2"}, annotations={"change": "new"}), NONE
     )
     assert after.labels == {"keep": "1", "change": "new", "add": "2"}
     assert after.annotations == {"keep": "1", "change": "new"}
@@ -156,24 +164,24 @@ def test_labels_and_annotations_are_merged_into_the_hosts() -> None:
 
 def test_empty_labels_and_annotations_change_nothing() -> None:
     before = host(labels={"keep": "1"}, annotations={"keep": "1"})
-    assert hosts.apply_patch(before, patch(labels={}, annotations={})) == before
+    assert hosts.apply_patch(before, patch(labels={}, annotations={}), NONE) == before
 
 
 @pytest.mark.parametrize("state", ["pending", "done"])
 def test_the_in_place_update_state_is_a_label(state: str) -> None:
-    after = hosts.apply_patch(host(labels={LABEL_IN_PLACE_UPDATE: "other"}), patch(inPlaceUpdate=state))
+    after = hosts.apply_patch(host(labels={LABEL_IN_PLACE_UPDATE: "other"}), patch(inPlaceUpdate=state), NONE)
     assert after.labels == {LABEL_IN_PLACE_UPDATE: state}
 
 
 def test_no_in_place_update_leaves_its_label() -> None:
     before = host(labels={LABEL_IN_PLACE_UPDATE: "pending"})
-    assert hosts.apply_patch(before, patch()).labels == {LABEL_IN_PLACE_UPDATE: "pending"}
+    assert hosts.apply_patch(before, patch(), NONE).labels == {LABEL_IN_PLACE_UPDATE: "pending"}
 
 
 def test_the_phase_is_set_and_kept_when_not_sent() -> None:
-    installing = hosts.apply_patch(host(phase="Registering"), patch(phase="Installing"))
+    installing = hosts.apply_patch(host(phase="Registering"), patch(phase="Installing"), NONE)
     assert installing.phase == "Installing"
-    assert hosts.apply_patch(installing, patch()).phase == "Installing"
+    assert hosts.apply_patch(installing, patch(), NONE).phase == "Installing"
 
 
 # -- apply_patch: conditions ------------------------------------------------------------------------
@@ -193,6 +201,7 @@ def test_a_reported_condition_is_set_with_the_ready_summary() -> None:
                     "lastTransitionTime": None,
                 }
             ),
+            NONE,
         )
     assert without_times(after.conditions) == [
         {
@@ -227,13 +236,13 @@ def settled_host() -> Host:
 def test_an_empty_check_in_changes_nothing() -> None:
     """So a store writes nothing: the host is equal, transition times included."""
     before = settled_host()
-    assert hosts.apply_patch(before, patch()) == before
+    assert hosts.apply_patch(before, patch(), NONE) == before
 
 
 def test_a_repeated_condition_keeps_its_transition_time() -> None:
     before = settled_host()
     again = patch(condition={"type": "InstallationReady", "status": "True"}, installed=True, phase="Running")
-    assert hosts.apply_patch(before, again) == before
+    assert hosts.apply_patch(before, again, NONE) == before
 
 
 def test_a_changed_condition_moves_its_time_and_the_summarys() -> None:
@@ -248,6 +257,7 @@ def test_a_changed_condition_moves_its_time_and_the_summarys() -> None:
                     "reason": "Failed",
                 }
             ),
+            NONE,
         )
     ready, installation = after.conditions
     assert (ready["status"], ready["severity"], ready["reason"]) == ("False", "Error", "Failed")
@@ -267,6 +277,7 @@ def test_a_patch_leaves_the_original_host_alone() -> None:
             condition={"type": "InstallationReady", "status": "False", "severity": "Info"},
             phase="Installing",
         ),
+        NONE,
     )
     assert before == snapshot
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from elemental_core.names import MAX_ANNOTATIONS_BYTES, InvalidMetadata, check_client_metadata, key_problem
+from elemental_core.names import (
+    MAX_ANNOTATIONS_BYTES,
+    MAX_QUOTED_CHARS,
+    InvalidMetadata,
+    check_client_metadata,
+    key_problem,
+    quote,
+)
 
 NAME_PROBLEM = "name part must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric"
 PREFIX_PROBLEM = "prefix must be a DNS-1123 subdomain"
@@ -88,7 +95,8 @@ def test_acceptable_metadata(kind: str, items: dict[str, str] | None) -> None:
 def test_provider_owned_keys_are_refused(kind: str, key: str) -> None:
     with pytest.raises(InvalidMetadata) as refused:
         check_client_metadata(kind, {"app": "x", key: "v"})
-    assert str(refused.value) == f"{kind} key '{key}' is reserved for the provider"
+    assert str(refused.value) == f"{kind} key {quote(key)} is reserved for the provider"
+    assert key[:30] in str(refused.value)
 
 
 @pytest.mark.parametrize("key", ["infrastructure.cluster.x-k8s.io/x", "x-k8s.io/x", "my.cluster.x-k8s.io/x"])
@@ -106,11 +114,13 @@ def test_a_long_invalid_key_is_shortened_in_the_refusal() -> None:
     key = "!" * 81
     with pytest.raises(InvalidMetadata) as refused:
         check_client_metadata("annotation", {key: "y"})
-    assert str(refused.value) == f"annotation key '{'!' * 77}...' is invalid: {NAME_PROBLEM}"
-    eighty = "!" * 80
+    # The key is quoted shortened (at most MAX_QUOTED_CHARS of it): no input makes a long message.
+    assert str(refused.value) == f"annotation key {quote(key)} is invalid: {NAME_PROBLEM}"
+    assert "!" * MAX_QUOTED_CHARS not in str(refused.value)
+    short = "!" * 10
     with pytest.raises(InvalidMetadata) as refused:
-        check_client_metadata("annotation", {eighty: "y"})
-    assert str(refused.value) == f"annotation key '{eighty}' is invalid: {NAME_PROBLEM}"
+        check_client_metadata("annotation", {short: "y"})
+    assert str(refused.value) == f"annotation key '{short}' is invalid: {NAME_PROBLEM}"
 
 
 def test_a_trailing_newline_is_refused_in_client_metadata() -> None:

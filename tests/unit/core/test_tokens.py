@@ -341,10 +341,10 @@ HOST_REFUSALS = [
     pytest.param(
         forge(host_claims(nbf=str(now()))), "token claim 'nbf' is not a number", id="nbf-a-numeric-string"
     ),
-    pytest.param(forge(host_claims(exp=[1])), "token is not valid", id="exp-a-list"),
+    pytest.param(forge(host_claims(exp=[1])), "token claim 'exp' is not a number", id="exp-a-list"),
     pytest.param(forge(host_claims(sub=7)), "token is not valid", id="sub-not-a-string"),
-    pytest.param(forge(b"not json"), "token is not valid", id="payload-not-json"),
-    pytest.param(forge(deep(3000)), "token is not valid", id="payload-too-deep"),
+    pytest.param(forge(b"not json"), "token is not valid base64url JSON", id="payload-not-json"),
+    pytest.param(forge(deep(3000)), "token is not valid base64url JSON", id="payload-too-deep"),
 ]
 
 
