@@ -15,11 +15,10 @@ from typing import Any
 import connexion
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
-from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from elemental_api import observability, problems, validation
+from elemental_api import observability, problems, spec, validation
 from elemental_api.services import SCOPE_KEY, Services
 from elemental_api.store import Store, StoreUnavailable
 from elemental_api.wsgi_bridge import BufferedWSGIBridge
@@ -124,8 +123,9 @@ def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = Fa
         validate_responses=validate_responses,
         strict_validation=True,
         validator_map=validation.validator_map(),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
+        swagger_ui_options=spec.SWAGGER_UI_OPTIONS,
     )
+    spec.add_routes(app, api_endpoint)
     app.add_middleware(
         RequestLimitsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )

@@ -149,8 +149,10 @@ def test_spec_is_served_as_json(client: Any, spec: dict[str, Any]) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     served = response.json()
-    # connexion serves it with the $refs inlined.
-    assert served["paths"] == resolve(spec["paths"], spec)
+    # The contract as written, $refs intact (tests/contract/test_published_spec.py has the rest).
+    assert served["paths"]["/namespaces/{namespace}/registrations/{registrationName}"]["parameters"] == (
+        spec["paths"]["/namespaces/{namespace}/registrations/{registrationName}"]["parameters"]
+    )
     assert served["info"]["version"] == spec["info"]["version"]
 
 
