@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from elemental_api.store import Store
-from tests.test_cli import fails, ok, store, store_url  # noqa: F401  (fixtures)
+from elemental_api.store import Store, open_store
+from tests.test_cli import fails, ok
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIBODCB3qADAgECAgEB\n-----END CERTIFICATE-----\n"
 
@@ -16,7 +30,7 @@ CA = "-----BEGIN CERTIFICATE-----\nMIIBODCB3qADAgECAgEB\n-----END CERTIFICATE---
 def test_ca_cert_goes_into_the_agent_config(
     capsys: pytest.CaptureFixture[str],
     store_url: str,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text(CA)
@@ -29,7 +43,7 @@ def test_ca_cert_goes_into_the_agent_config(
 def test_ca_cert_overrides_the_config_file_s(
     capsys: pytest.CaptureFixture[str],
     store_url: str,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text(CA)
@@ -44,8 +58,8 @@ def test_ca_cert_overrides_the_config_file_s(
 @pytest.mark.parametrize(("content", "mentions"), [(None, "--ca-cert"), ("not a certificate", "PEM")])
 def test_unusable_ca_cert_is_refused(
     capsys: pytest.CaptureFixture[str],
-    store_url: str,  # noqa: F811
-    store: Store,  # noqa: F811
+    store_url: str,
+    store: Store,
     tmp_path: Path,
     content: str | None,
     mentions: str,
