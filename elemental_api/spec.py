@@ -13,6 +13,7 @@ import copy
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import connexion
 import yaml
@@ -31,6 +32,8 @@ _NAME_MAPS = {
     "headers", "securitySchemes", "requestBodies", "content", "callbacks", "links",
     "variables", "encoding", "mapping", "scopes", "examples",
 }  # fmt: skip
+# Where a server listens on every address: no URL a client can use (keep the relative one).
+_WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 - compared with, never bound
 # Keys whose value is data, kept exactly as written.
 _LITERALS = {"example", "default", "enum", "value"}
 
@@ -41,8 +44,11 @@ def load() -> dict[str, Any]:
 
 
 def published(document: dict[str, Any], api_endpoint: str) -> dict[str, Any]:
-    """The document as served: absolute server URL, no `x-` extensions."""
+    """The document as served: absolute server URL (unless the endpoint is a wildcard
+    address, as `serve --host 0.0.0.0` without `--api-endpoint` gives), no `x-` extensions."""
     result: dict[str, Any] = _without_extensions(copy.deepcopy(document))
+    if urlsplit(api_endpoint).hostname in _WILDCARD_HOSTS | {None}:
+        return result
     base = api_endpoint.rstrip("/")
     result["servers"] = [
         {**server, "url": base + server["url"], "description": "This API, at its configured endpoint."}
@@ -55,8 +61,9 @@ def published(document: dict[str, Any], api_endpoint: str) -> dict[str, Any]:
 
 def add_routes(app: connexion.FlaskApp, api_endpoint: str) -> None:
     """Serves the published copy at {base}/openapi.json and {base}/openapi.yaml."""
-    document = published(load(), api_endpoint)
-    base = _base_path(load())
+    contract = load()
+    document = published(contract, api_endpoint)
+    base = _base_path(contract)
     as_json = json.dumps(document, indent=2, ensure_ascii=False).encode()
     as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100).encode()
 

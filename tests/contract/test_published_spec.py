@@ -195,6 +195,13 @@ def test_extension_stripping_keeps_names_and_data_that_start_with_x() -> None:
     assert document["x-top"] == 1  # the loaded document is left as it was
 
 
+@pytest.mark.parametrize("endpoint", ["http://0.0.0.0:9090", "https://[::]:9090", "not a url"])
+def test_an_endpoint_no_client_can_reach_keeps_the_relative_server(
+    file_spec: dict[str, Any], endpoint: str
+) -> None:
+    assert published_spec.published(file_spec, endpoint)["servers"] == [{"url": BASE}]
+
+
 def test_swagger_ui_loads_the_published_copy(client: Any) -> None:
     response = client.get(f"{BASE}/ui/")
     assert response.status_code == 200
