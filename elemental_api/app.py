@@ -17,11 +17,10 @@ import connexion
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
-from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from elemental_api import guard, observability, problems, validation
+from elemental_api import guard, observability, problems, spec, validation
 from elemental_api.services import Services
 from elemental_api.store import Rejected, Store, StoreUnavailable
 from elemental_api.wsgi_bridge import BufferedWSGIBridge
@@ -64,8 +63,9 @@ def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = Fa
         validate_responses=validate_responses,
         strict_validation=True,
         validator_map=validation.validator_map(),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, spec_path="/openapi.json"),
+        swagger_ui_options=spec.SWAGGER_UI_OPTIONS,
     )
+    spec.add_routes(app, api_endpoint)
     app.add_middleware(
         guard.RequestGuard,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

@@ -129,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
         help="YAML of the registration's config (as ElementalRegistration spec.config: "
         "elemental.agent, elemental.install, elemental.reset, cloudConfig)",
     )
+    create.add_argument(
+        "--ca-cert",
+        default=None,
+        metavar="FILE",
+        help="PEM CA certificate(s) agents trust the API's TLS certificate with "
+        "(elemental.registration.caCert; overrides --config's)",
+    )
     create.set_defaults(run=_registration_create)
     for action, run, text in (
         ("show", _registration_show, "print a registration (JSON)"),
@@ -259,7 +266,7 @@ def _registration_create(args: argparse.Namespace) -> int:
         token_duration_seconds=args.token_duration,
         host_labels=host_labels,
         host_annotations=host_annotations,
-        config=_registration_config(args.config),
+        config=_with_ca_cert(_registration_config(args.config), args.ca_cert),
     )
     store = _open(args)
     try:
@@ -312,6 +319,22 @@ def _registration_config(path: str | None) -> dict[str, Any]:
         raise CliError(f"--config {path}: {where}: {first['msg']}") from None
     if not isinstance(config, dict):
         raise CliError(f"--config {path}: must be a YAML mapping")
+    return config
+
+
+def _with_ca_cert(config: dict[str, Any], path: str | None) -> dict[str, Any]:
+    if path is None:
+        return config
+    try:
+        pem = Path(path).read_text()
+    except (OSError, UnicodeError) as error:
+        raise CliError(f"--ca-cert {path}: {error}") from error
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise CliError(f"--ca-cert {path}: not a PEM certificate (no BEGIN CERTIFICATE line)")
+    elemental = config.setdefault("elemental", {})
+    if not isinstance(elemental, dict) or not isinstance(elemental.setdefault("registration", {}), dict):
+        raise CliError("--config: elemental.registration must be a mapping")
+    elemental["registration"]["caCert"] = pem
     return config
 
 

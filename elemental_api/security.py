@@ -8,6 +8,7 @@ returned token info, so a check-in reads each record once.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from connexion.lifecycle import ConnexionRequest
@@ -20,13 +21,15 @@ from elemental_core.records import Registration
 
 log = logging.getLogger(__name__)
 _BEARER = "bearer "
+# A compact JWS (header.payload.signature, base64url): the bare registration token.
+_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 
 
 def verify_registration_header(api_key: str, request: ConnexionRequest) -> dict[str, Any]:
-    """`Registration-Authorization: Bearer <registration token>`."""
-    if not api_key[: len(_BEARER)].lower() == _BEARER:
-        raise problems.unauthorized("Registration-Authorization is not a Bearer token")
-    token = api_key[len(_BEARER) :].strip()
+    """`Registration-Authorization: Bearer <registration token>` (the Go agent's wire format),
+    or the bare token: an OpenAPI apiKey scheme sends the value as typed, and the token is
+    typed as `registration agent-config` prints it."""
+    token = _registration_token(api_key)
     services = from_scope(request.scope)
     registration = _registration(services, request)
     signing_key = _store_call(services.store.get_signing_key, registration)
@@ -42,6 +45,14 @@ def verify_registration_header(api_key: str, request: ConnexionRequest) -> dict[
         _denied("registration", registration, error)
         raise problems.forbidden(f"invalid registration token: {error}") from error
     return {"registration": registration}
+
+
+def _registration_token(header: str) -> str:
+    if header[: len(_BEARER)].lower() == _BEARER:
+        return header[len(_BEARER) :].strip()
+    if _COMPACT_JWS.match(header.strip()):
+        return header.strip()
+    raise problems.unauthorized("Registration-Authorization is neither a Bearer token nor a bare JWT")
 
 
 def verify_host_bearer(token: str, request: ConnexionRequest) -> dict[str, Any]:

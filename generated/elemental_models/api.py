@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
-from typing_extensions import TypeAliasType
+from pydantic import BaseModel, Field, RootModel
 
 
 class Problem(BaseModel):
@@ -81,10 +80,8 @@ class RuntimeRawExtension(RootModel[Any]):
 
 
 class ApiBootstrapResponse(BaseModel):
-    config: Annotated[
-        str | None, Field(description="The bootstrap data (for example a cloud-config document).")
-    ] = None
-    format: Annotated[str | None, Field(description="`cloud-config` or `ignition`.")] = None
+    config: Annotated[str, Field(description="The bootstrap data (for example a cloud-config document).")]
+    format: Annotated[str, Field(description="`cloud-config` or `ignition`.")]
 
 
 class ApiHostCreateRequest(BaseModel):
@@ -97,18 +94,17 @@ class ApiHostCreateRequest(BaseModel):
 
 
 class ApiHostResponse(BaseModel):
-    name: str | None = None
+    name: str
     annotations: dict[str, str] | None = None
     labels: dict[str, str] | None = None
     bootstrapReady: Annotated[
-        bool | None, Field(description="Bootstrap data is attached; the agent should fetch and apply it.")
-    ] = None
-    bootstrapped: bool | None = None
-    installed: bool | None = None
+        bool, Field(description="Bootstrap data is attached; the agent should fetch and apply it.")
+    ]
+    bootstrapped: bool
+    installed: bool
     needsReset: Annotated[
-        bool | None,
-        Field(description="The host must reset itself (its machine went away or it was deleted)."),
-    ] = None
+        bool, Field(description="The host must reset itself (its machine went away or it was deleted).")
+    ]
     inPlaceUpgrade: str | None = None
     osVersionManagement: dict[str, RuntimeRawExtension] | None = None
 
@@ -146,157 +142,6 @@ class V1Beta1Registration(BaseModel):
         Field(description="Registration token lifetime in nanoseconds (a Go duration); 0 means no expiry."),
     ] = None
     uri: str | None = None
-
-
-class ObjectReference(BaseModel):
-    """
-    A reference to a Kubernetes object (core/v1 ObjectReference).
-    """
-
-    apiVersion: str | None = None
-    fieldPath: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    namespace: str | None = None
-    resourceVersion: str | None = None
-    uid: str | None = None
-
-
-class ObjectMeta(BaseModel):
-    """
-    Kubernetes object metadata (validated by the API server itself).
-    """
-
-    model_config = ConfigDict(
-        extra="allow",
-    )
-
-
-class TemplateObjectMeta(BaseModel):
-    """
-    Standard object's metadata of a template (an object whose fields are pruned, as upstream).
-    """
-
-
-class Condition(BaseModel):
-    """
-    A Cluster API v1beta1 condition as stored in a resource's status.
-    """
-
-    lastTransitionTime: Annotated[AwareDatetime, Field(description="When the condition last changed status.")]
-    message: str | None = None
-    reason: str | None = None
-    severity: Annotated[
-        str | None, Field(description="Error, Warning or Info; empty when status is True.")
-    ] = None
-    status: Annotated[str, Field(description="True, False or Unknown.")]
-    type: str
-
-
-class Conditions(RootModel[list[Condition]]):
-    root: list[Condition]
-
-
-class APIEndpoint(BaseModel):
-    host: Annotated[str, Field(description="The hostname or IP on which the API server is serving.")]
-    port: Annotated[int, Field(description="The port on which the API server is serving.")]
-
-
-class FailureDomains1(BaseModel):
-    attributes: dict[str, str] | None = None
-    controlPlane: bool | None = None
-
-
-class FailureDomains(RootModel[dict[str, FailureDomains1]]):
-    root: dict[str, FailureDomains1]
-
-
-class MatchExpression(BaseModel):
-    key: str
-    operator: Annotated[str, Field(description="In, NotIn, Exists or DoesNotExist.")]
-    values: list[str] | None = None
-
-
-class LabelSelector(BaseModel):
-    """
-    A Kubernetes label selector (matchLabels AND matchExpressions).
-    """
-
-    matchExpressions: list[MatchExpression] | None = None
-    matchLabels: dict[str, str] | None = None
-
-
-HostLabelsAdditionalProperty = TypeAliasType(
-    "HostLabelsAdditionalProperty",
-    Annotated[str, Field(max_length=63, pattern="^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")],
-)
-
-
-class ElementalRegistrationStatus(BaseModel):
-    conditions: Conditions | None = None
-
-
-class ElementalHostSpec(BaseModel):
-    pubKey: Annotated[
-        str | None, Field(description="The host's PEM Ed25519 public key; host tokens are verified with it.")
-    ] = None
-    bootstrapSecret: ObjectReference | None = None
-    machineRef: ObjectReference | None = None
-    osVersionManagement: Annotated[
-        dict[str, Any] | None,
-        Field(description="OS version management instructions for the agent (free-form)."),
-    ] = None
-
-
-class ElementalHostStatus(BaseModel):
-    conditions: Conditions | None = None
-    phase: str | None = None
-
-
-class ElementalMachineSpec(BaseModel):
-    providerID: Annotated[
-        str | None, Field(description="elemental://NAMESPACE/HOST once the node is known.")
-    ] = None
-    selector: LabelSelector | None = None
-    hostRef: ObjectReference | None = None
-    osVersionManagement: Annotated[
-        dict[str, Any] | None,
-        Field(description="OS version management instructions passed to the host (free-form)."),
-    ] = None
-
-
-class ElementalMachineStatus(BaseModel):
-    ready: bool | None = False
-    conditions: Conditions | None = None
-    failureDomains: FailureDomains | None = None
-
-
-class Template(BaseModel):
-    metadata: TemplateObjectMeta | None = None
-    spec: ElementalMachineSpec | None = None
-
-
-class ElementalMachineTemplateSpec(BaseModel):
-    template: Template
-
-
-class ElementalClusterSpec(BaseModel):
-    controlPlaneEndpoint: APIEndpoint | None = None
-
-
-class ElementalClusterStatus(BaseModel):
-    ready: bool | None = False
-    conditions: Conditions | None = None
-    failureDomains: FailureDomains | None = None
-
-
-class Template1(BaseModel):
-    metadata: TemplateObjectMeta | None = None
-    spec: ElementalClusterSpec
-
-
-class ElementalClusterTemplateSpec(BaseModel):
-    template: Template1
 
 
 class ApiHostPatchRequest(BaseModel):
@@ -367,22 +212,7 @@ class V1Beta1Config(BaseModel):
     elemental: V1Beta1Elemental | None = None
 
 
-class ElementalRegistrationSpec(BaseModel):
-    hostLabels: Annotated[
-        dict[str, HostLabelsAdditionalProperty] | None,
-        Field(description="Labels propagated to each ElementalHost of this registration.", max_length=64),
-    ] = None
-    hostAnnotations: Annotated[
-        dict[str, str] | None,
-        Field(
-            description="Annotations propagated to each ElementalHost of this registration.", max_length=64
-        ),
-    ] = None
-    config: V1Beta1Config | None = None
-    privateKeyRef: ObjectReference | None = None
-
-
 class ApiRegistrationResponse(BaseModel):
-    config: V1Beta1Config | None = None
+    config: V1Beta1Config
     hostAnnotations: dict[str, str] | None = None
     hostLabels: dict[str, str] | None = None

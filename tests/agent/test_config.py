@@ -218,7 +218,7 @@ def test_from_api_takes_the_registration_config_and_fills_defaults() -> None:
     assert config.agent.post_reset.reboot is True
     assert config.agent.work_dir == DEFAULT_WORK_DIR
     assert config.agent.reconciliation == DEFAULT_RECONCILIATION
-    assert Config.from_api(ApiRegistrationResponse()).agent.os_plugin == DEFAULT_OS_PLUGIN
+    assert Config.from_api(ApiRegistrationResponse(config={})).agent.os_plugin == DEFAULT_OS_PLUGIN
 
 
 def test_reads_what_elemental_api_agent_config_prints() -> None:

@@ -524,12 +524,32 @@ def test_missing_registration_authorization_is_401(registration_target: Registra
     assert_registration_refused(registration_target, response, 401, before, "authorization")
 
 
-@pytest.mark.parametrize("scheme", ["basic", "raw-token", "bearer-without-token"])
+def test_bare_registration_token_is_accepted(registration_target: RegistrationTarget) -> None:
+    # As `registration agent-config` prints it, and as Swagger UI sends an apiKey.
+    response = registration_target.send(registration_target.registration.token)
+    assert response.status_code in (200, 201), response.text
+
+
+# Bare, a value that is not three base64url segments is no token at all (401).
+NOT_COMPACT = {"two-segments", "four-segments", "bad-base64"}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_forged_bare_registration_token_is_refused(
+    registration_target: RegistrationTarget, forgery: str
+) -> None:
+    target = registration_target
+    before = target.record()
+    response = target.send(FORGERIES[forgery](target.key, target.claims()))
+    status = 401 if forgery in NOT_COMPACT else 403
+    assert_registration_refused(target, response, status, before)
+
+
+@pytest.mark.parametrize("scheme", ["basic", "not-a-jwt", "bearer-without-token"])
 def test_registration_authorization_that_is_not_bearer_is_401(
     registration_target: RegistrationTarget, scheme: str
 ) -> None:
-    token = registration_target.registration.token
-    value = {"basic": "Basic xyz", "raw-token": token, "bearer-without-token": "Bearer"}[scheme]
+    value = {"basic": "Basic xyz", "not-a-jwt": "xyz", "bearer-without-token": "Bearer"}[scheme]
     before = registration_target.record()
     response = registration_target.send(value)
     assert_registration_refused(registration_target, response, 401, before, "authorization")

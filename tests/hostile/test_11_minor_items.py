@@ -97,7 +97,7 @@ def test_a_body_that_never_finishes_is_408(monkeypatch: pytest.MonkeyPatch, stor
 def test_the_spec_says_what_the_go_agent_sends() -> None:
     description = yaml.safe_load((ROOT / "openapi.yaml").read_text())["info"]["description"]
     text = " ".join(description.split())
-    assert "(as the Go agent sends it)" not in text
+    assert "without `Content-Type` (as the Go agent sends it)" not in text
     assert "The Go agent sends `Content-Type: application/json` on POST and PATCH" in text
 
 

@@ -216,5 +216,15 @@ def agent(tmp_path: Path) -> Agent:
     return make_agent(tmp_path / "host", registered=True)
 
 
+# What the API always answers about a host (the spec's required fields).
+ANSWERED_ALWAYS: dict[str, Any] = {
+    "name": HOSTNAME,
+    "installed": False,
+    "bootstrapReady": False,
+    "bootstrapped": False,
+    "needsReset": False,
+}
+
+
 def host_response(**fields: Any) -> ApiHostResponse:
-    return ApiHostResponse.model_validate({"name": HOSTNAME, **fields})
+    return ApiHostResponse.model_validate({**ANSWERED_ALWAYS, **fields})

@@ -61,10 +61,17 @@ class _Script:
     outcomes: deque[Any]
 
 
+def _initial_host() -> ApiHostResponse:
+    """A fresh host as the API answers it (the spec's required fields)."""
+    return ApiHostResponse(
+        name="", installed=False, bootstrapReady=False, bootstrapped=False, needsReset=False
+    )
+
+
 @dataclass
 class FakeApi:
     registration: ApiRegistrationResponse
-    host: ApiHostResponse = field(default_factory=ApiHostResponse)
+    host: ApiHostResponse = field(default_factory=_initial_host)
     bootstrap: ApiBootstrapResponse | None = None
     hosts: set[str] = field(default_factory=set)
     calls: list[Call] = field(default_factory=list)

@@ -26,7 +26,10 @@ CLOUD_CONFIG = "#cloud-config\nruncmd:\n- echo hello\n"
     ("data", "path"),
     [
         (ApiBootstrapResponse(config=CLOUD_CONFIG, format="cloud-config"), BOOTSTRAP_CLOUD_INIT_PATH),
-        (ApiBootstrapResponse(config=CLOUD_CONFIG), BOOTSTRAP_CLOUD_INIT_PATH),  # the default format
+        (
+            ApiBootstrapResponse(config=CLOUD_CONFIG, format=""),
+            BOOTSTRAP_CLOUD_INIT_PATH,
+        ),  # the default format
         (ApiBootstrapResponse(config='{"ignition": {}}', format="ignition"), BOOTSTRAP_IGNITION_PATH),
     ],
 )
@@ -59,7 +62,7 @@ def test_the_sentinel_marks_the_host_bootstrapped(agent: Agent) -> None:
 def test_the_sentinel_path_is_the_contexts(agent: Agent) -> None:
     agent.ctx.bootstrap_sentinel = "/tmp/bootstrapped"
     agent.write(BOOTSTRAP_SENTINEL)  # not the one this agent looks at
-    agent.api.bootstrap = ApiBootstrapResponse(config=CLOUD_CONFIG)
+    agent.api.bootstrap = ApiBootstrapResponse(config=CLOUD_CONFIG, format="cloud-config")
     assert phases.bootstrap(agent.ctx) == PostAction(reboot=True)
     agent.write("/tmp/bootstrapped")
     assert phases.bootstrap(agent.ctx) == PostAction()
@@ -108,7 +111,7 @@ def test_fetching_the_bootstrap_failing_is_reported_with_its_kind(
     ],
 )
 def test_the_plugin_refusing_the_bootstrap_is_reported(agent: Agent, prepare: object, problem: str) -> None:
-    agent.api.bootstrap = ApiBootstrapResponse(config=CLOUD_CONFIG)
+    agent.api.bootstrap = ApiBootstrapResponse(config=CLOUD_CONFIG, format="cloud-config")
     prepare(agent)  # type: ignore[operator]
     with pytest.raises(AgentError, match=rf"^applying bootstrap config: .*{problem}"):
         phases.bootstrap(agent.ctx)

@@ -38,7 +38,7 @@ def create_request(name: str) -> ApiHostCreateRequest:
 
 
 def test_unscripted_it_answers_as_the_api_for_one_registration() -> None:
-    api = FakeApi(ApiRegistrationResponse())
+    api = FakeApi(ApiRegistrationResponse(config={}))
     with pytest.raises(RequestRefused) as missing:
         api.patch_host(ApiHostPatchRequest(), "a")
     assert missing.value.status == 404
@@ -62,8 +62,8 @@ def test_unscripted_it_answers_as_the_api_for_one_registration() -> None:
 
 
 def test_scripts_answer_matching_calls_in_order_then_defaults_return() -> None:
-    api = FakeApi(ApiRegistrationResponse(hostLabels={"a": "b"}))
-    other = ApiRegistrationResponse()
+    api = FakeApi(ApiRegistrationResponse(config={}, hostLabels={"a": "b"}))
+    other = ApiRegistrationResponse(config={})
     api.on("get_registration", unavailable(), other)
     with pytest.raises(RetryableError):
         api.get_registration()

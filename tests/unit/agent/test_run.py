@@ -75,7 +75,7 @@ def test_bootstrapped_without_pending_update_nothing_is_reconciled(agent: Agent,
 def test_an_os_version_reboot_ends_the_step_before_bootstrapping(agent: Agent) -> None:
     agent.plugin.os_version_reboot = True
     agent.api.host = host_response(bootstrapReady=True, osVersionManagement=OS_VERSION)
-    agent.api.bootstrap = ApiBootstrapResponse(config="#cloud-config\n")
+    agent.api.bootstrap = ApiBootstrapResponse(config="#cloud-config\n", format="cloud-config")
     assert phases.step(agent.ctx) is True
     assert agent.api.phases() == [PHASE_RUNNING, PHASE_OS_VERSION_RECONCILE]
     assert agent.ctx.host.actions() == [REBOOT]
@@ -92,7 +92,9 @@ def test_a_failed_os_version_reconcile_skips_bootstrapping(agent: Agent) -> None
 
 def test_bootstrap_ready_applies_it_and_reboots(agent: Agent) -> None:
     agent.api.host = host_response(installed=True, bootstrapReady=True)
-    agent.api.bootstrap = ApiBootstrapResponse(config="#cloud-config\nruncmd: [echo hi]\n")
+    agent.api.bootstrap = ApiBootstrapResponse(
+        config="#cloud-config\nruncmd: [echo hi]\n", format="cloud-config"
+    )
     assert phases.step(agent.ctx) is True
     assert agent.api.phases() == [PHASE_RUNNING, PHASE_BOOTSTRAPPING]
     assert agent.file(BOOTSTRAP_CLOUD_INIT_PATH).exists()

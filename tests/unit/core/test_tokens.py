@@ -7,6 +7,7 @@ import base64
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -308,49 +309,63 @@ def test_an_hmac_token_keyed_with_the_public_key_is_refused() -> None:
 
 
 HOST_REFUSALS = [
-    pytest.param(forge(host_claims(), key=OTHER_KEY), "token signature is not valid", id="other-key"),
-    pytest.param(forge(host_claims())[:-4] + "AAAA", "token signature is not valid", id="bad-signature"),
-    pytest.param(forge(host_claims(sub="host-2")), "token subject does not match this host", id="other-host"),
-    pytest.param(forge(host_claims(sub=None)), "token lacks the 'sub' claim", id="no-sub"),
-    pytest.param(forge(host_claims(aud=None)), "token lacks the 'aud' claim", id="no-aud"),
-    pytest.param(forge(host_claims(exp=None)), "token lacks the 'exp' claim", id="no-exp"),
-    pytest.param(forge(host_claims(iat=None)), "token lacks the 'iat' claim", id="no-iat"),
+    pytest.param(lambda: forge(host_claims(), key=OTHER_KEY), "token signature is not valid", id="other-key"),
     pytest.param(
-        forge(host_claims(aud=[URI + "-other"])),
+        lambda: forge(host_claims())[:-4] + "AAAA", "token signature is not valid", id="bad-signature"
+    ),
+    pytest.param(
+        lambda: forge(host_claims(sub="host-2")), "token subject does not match this host", id="other-host"
+    ),
+    pytest.param(lambda: forge(host_claims(sub=None)), "token lacks the 'sub' claim", id="no-sub"),
+    pytest.param(lambda: forge(host_claims(aud=None)), "token lacks the 'aud' claim", id="no-aud"),
+    pytest.param(lambda: forge(host_claims(exp=None)), "token lacks the 'exp' claim", id="no-exp"),
+    pytest.param(lambda: forge(host_claims(iat=None)), "token lacks the 'iat' claim", id="no-iat"),
+    pytest.param(
+        lambda: forge(host_claims(aud=[URI + "-other"])),
         "token audience does not match this registration",
         id="other-aud",
     ),
     pytest.param(
-        forge(host_claims(exp=now() + 601)),
+        lambda: forge(host_claims(exp=now() + 601)),
         "token lifetime is over 10 minutes",
         id="lifetime-over-10-minutes",
     ),
-    pytest.param(forge(host_claims(iat=now() - 3600, exp=now() - 60)), "token has expired", id="expired"),
-    pytest.param(forge(host_claims(nbf=now() + 60)), "token is not valid yet", id="nbf-in-future"),
     pytest.param(
-        forge(host_claims(iat=now() + 60, exp=now() + 120)), "token is not valid yet", id="issued-in-future"
+        lambda: forge(host_claims(iat=now() - 3600, exp=now() - 60)), "token has expired", id="expired"
+    ),
+    pytest.param(lambda: forge(host_claims(nbf=now() + 60)), "token is not valid yet", id="nbf-in-future"),
+    pytest.param(
+        lambda: forge(host_claims(iat=now() + 60, exp=now() + 120)),
+        "token is not valid yet",
+        id="issued-in-future",
     ),
     pytest.param(
-        forge(host_claims(exp=str(now() + 60))),
+        lambda: forge(host_claims(exp=str(now() + 60))),
         "token claim 'exp' is not a number",
         id="exp-a-numeric-string",
     ),
     pytest.param(
-        forge(host_claims(iat=str(now()))), "token claim 'iat' is not a number", id="iat-a-numeric-string"
+        lambda: forge(host_claims(iat=str(now()))),
+        "token claim 'iat' is not a number",
+        id="iat-a-numeric-string",
     ),
     pytest.param(
-        forge(host_claims(nbf=str(now()))), "token claim 'nbf' is not a number", id="nbf-a-numeric-string"
+        lambda: forge(host_claims(nbf=str(now()))),
+        "token claim 'nbf' is not a number",
+        id="nbf-a-numeric-string",
     ),
-    pytest.param(forge(host_claims(exp=[1])), "token claim 'exp' is not a number", id="exp-a-list"),
-    pytest.param(forge(host_claims(sub=7)), "token is not valid", id="sub-not-a-string"),
-    pytest.param(forge(b"not json"), "token is not valid base64url JSON", id="payload-not-json"),
-    pytest.param(forge(deep(3000)), "token is not valid base64url JSON", id="payload-too-deep"),
+    pytest.param(lambda: forge(host_claims(exp=[1])), "token claim 'exp' is not a number", id="exp-a-list"),
+    pytest.param(lambda: forge(host_claims(sub=7)), "token is not valid", id="sub-not-a-string"),
+    pytest.param(lambda: forge(b"not json"), "token is not valid base64url JSON", id="payload-not-json"),
+    pytest.param(lambda: forge(deep(3000)), "token is not valid base64url JSON", id="payload-too-deep"),
 ]
 
 
+# Tokens are made when the test runs, not when it is collected: a suite that runs for
+# minutes before reaching these must not see them expire.
 @pytest.mark.parametrize(("token", "message"), HOST_REFUSALS)
-def test_host_token_refusals(token: str, message: str) -> None:
-    assert refusal(verify_host, token) == message
+def test_host_token_refusals(token: Callable[[], str], message: str) -> None:
+    assert refusal(verify_host, token()) == message
 
 
 def test_the_lifetime_is_measured_from_issue_to_expiry() -> None:
@@ -360,23 +375,27 @@ def test_the_lifetime_is_measured_from_issue_to_expiry() -> None:
 
 
 REGISTRATION_REFUSALS = [
-    pytest.param(forge(registration_claims(), key=OTHER_KEY), "token signature is not valid", id="other-key"),
     pytest.param(
-        forge(registration_claims(sub=URI + "-other")),
+        lambda: forge(registration_claims(), key=OTHER_KEY), "token signature is not valid", id="other-key"
+    ),
+    pytest.param(
+        lambda: forge(registration_claims(sub=URI + "-other")),
         "token subject does not match this registration",
         id="sub-not-the-uri",
     ),
     pytest.param(
-        forge(registration_claims(aud=[URI + "-other"])),
+        lambda: forge(registration_claims(aud=[URI + "-other"])),
         "token audience does not match this registration",
         id="aud-not-the-uri",
     ),
-    pytest.param(forge(registration_claims(sub=None)), "token lacks the 'sub' claim", id="no-sub"),
-    pytest.param(forge(registration_claims(aud=None)), "token lacks the 'aud' claim", id="no-aud"),
-    pytest.param(forge(registration_claims(exp=now() - 60)), "token has expired", id="expired"),
-    pytest.param(forge(registration_claims(nbf=now() + 60)), "token is not valid yet", id="nbf-in-future"),
+    pytest.param(lambda: forge(registration_claims(sub=None)), "token lacks the 'sub' claim", id="no-sub"),
+    pytest.param(lambda: forge(registration_claims(aud=None)), "token lacks the 'aud' claim", id="no-aud"),
+    pytest.param(lambda: forge(registration_claims(exp=now() - 60)), "token has expired", id="expired"),
     pytest.param(
-        forge(registration_claims(exp=str(now() + 60))),
+        lambda: forge(registration_claims(nbf=now() + 60)), "token is not valid yet", id="nbf-in-future"
+    ),
+    pytest.param(
+        lambda: forge(registration_claims(exp=str(now() + 60))),
         "token claim 'exp' is not a number",
         id="exp-a-string",
     ),
@@ -384,8 +403,8 @@ REGISTRATION_REFUSALS = [
 
 
 @pytest.mark.parametrize(("token", "message"), REGISTRATION_REFUSALS)
-def test_registration_token_refusals(token: str, message: str) -> None:
-    assert refusal(verify_registration, token) == message
+def test_registration_token_refusals(token: Callable[[], str], message: str) -> None:
+    assert refusal(verify_registration, token()) == message
 
 
 def test_a_registration_token_is_bound_to_its_uri() -> None:
