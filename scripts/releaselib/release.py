@@ -148,9 +148,12 @@ def stand_ins(text: str) -> str:
 
 def _check(name: str, text: str, namespaced_in: str | None = None) -> None:
     filled = stand_ins(text)
-    if "$" in filled:
+    # clusterctl's envsubst reads `${NAME}` and `$NAME`; a `$` before anything else (a
+    # pattern's end anchor) is kept as it is.
+    found = re.search(r"\$[{A-Za-z_]", filled)
+    if found:
         raise ReleaseError(
-            f"{name}: a '$' clusterctl would read as a variable: {filled[filled.index('$') :][:40]}"
+            f"{name}: a '$' clusterctl would read as a variable: {filled[found.start() :][:40]}"
         )
     try:
         docs: list[Any] = [d for d in yaml.safe_load_all(filled) if d is not None]

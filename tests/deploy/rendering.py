@@ -61,7 +61,9 @@ def envsubst(text: str, variables: Mapping[str, str]) -> str:
     rendered = VARIABLE.sub(fill, text)
     if missing:
         raise MissingVariable(f"value for variables {sorted(set(missing))} is not set")
-    assert "$" not in rendered, f"a '$' clusterctl would also read: {rendered[rendered.index('$') :][:60]!r}"
+    # envsubst reads `${NAME}` and `$NAME`; a `$` before anything else is kept (a pattern's anchor).
+    found = re.search(r"\$[{A-Za-z_]", rendered)
+    assert found is None, f"a '$' clusterctl would also read: {rendered[found.start() :][:60]!r}"
     return rendered
 
 
