@@ -74,6 +74,11 @@ class ElementalMachineController(KubeHolder):
         return result
 
     def _reconcile(self, em: ElementalMachineView) -> Result:
+        if em.deleting:
+            # Needs neither the Machine nor the Cluster: an orphan still resets its host.
+            if em.holds_finalizer:
+                self._reconcile_delete(em)
+            return Result()
         owner = em.machine_owner
         capi_machine = MachineView.of(self.kube.get(MACHINES, em.namespace, owner)) if owner else None
         if capi_machine is None:
@@ -95,10 +100,6 @@ class ElementalMachineController(KubeHolder):
                 MISSING_ASSOCIATED_CLUSTER,
                 "ElementalMachine resource is not associated with any Cluster",
             )
-            return Result()
-        if em.deleting:
-            if em.holds_finalizer:
-                self._reconcile_delete(em)
             return Result()
         em.add_finalizer()
         if not cluster.infrastructure_ready:
