@@ -100,7 +100,21 @@ class Activity:
                 return False
             return all(self._no_work(m) for m in managers) and self._total_taken(managers) == taken
 
-        wait_for(idle, IDLE_TIMEOUT, "the operator idle with its caches current", interval=0.1)
+        before = self._snapshot()
+        try:
+            wait_for(idle, IDLE_TIMEOUT, "the operator idle with its caches current", interval=0.1)
+        except AssertionError as timeout:
+            raise AssertionError(f"{timeout}; handled meanwhile: {self._handled_since(before)}") from None
+
+    def _snapshot(self) -> Counter[tuple[int, Key]]:
+        with self._lock:
+            return Counter(self._processed)
+
+    def _handled_since(self, before: Counter[tuple[int, Key]]) -> dict[str, int]:
+        """What kept the operators busy: each key's handlings since `before`, most first."""
+        with self._lock:
+            handled = self._processed - before
+        return {f"{ns}/{name}": count for (_, (ns, name)), count in handled.most_common(10)}
 
     def wait_settled(
         self,

@@ -25,11 +25,18 @@ def settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def start_operator(control_plane: ControlPlane) -> Iterator[Callable[..., RunningOperator]]:
-    """start_operator(settings=None, wait=True, **ManagerOptions kwargs); stopped at teardown."""
+def start_operator(
+    control_plane: ControlPlane, kube_namespace: str
+) -> Iterator[Callable[..., RunningOperator]]:
+    """start_operator(settings=None, wait=True, **ManagerOptions kwargs); stopped at teardown.
+
+    Scoped to the test's namespace unless `namespaces` is given: the session control plane
+    keeps every earlier test's objects (no namespace controller deletes them), and an
+    operator reconciling those would never be idle, nor would its work be the test's alone."""
     started: list[RunningOperator] = []
 
     def start(settings_: Settings | None = None, wait: bool = True, **options: Any) -> RunningOperator:
+        options.setdefault("namespaces", frozenset({kube_namespace}))
         operator = RunningOperator(control_plane, settings_ or settings(), **options)
         started.append(operator)
         return operator.start(wait)
