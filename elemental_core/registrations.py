@@ -30,20 +30,30 @@ def with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     elemental = result.get("elemental")
     if elemental is None:
         return result
-    agent = elemental.setdefault(
-        "agent",
-        {
+    if elemental.get("agent") is None:
+        elemental["agent"] = {
             "debug": False,
             "hostname": {"useExisting": False},
             "osPlugin": DEFAULT_OS_PLUGIN,
             "reconciliation": DEFAULT_RECONCILIATION,
-        },
-    )
-    agent.setdefault("hostname", {"useExisting": True}).setdefault("useExisting", False)
+        }
+    agent = elemental["agent"]
+    if agent.get("hostname") is None:  # upstream's CRD: a missing hostname section defaults so
+        agent["hostname"] = {"useExisting": True}
+    agent["hostname"].setdefault("useExisting", False)
     agent.setdefault("osPlugin", DEFAULT_OS_PLUGIN)
     agent.setdefault("reconciliation", DEFAULT_RECONCILIATION)
     agent.setdefault("workDir", DEFAULT_WORK_DIR)
     return result
+
+
+def _section(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """`parent[key]`, created when missing or null: an empty YAML section (`agent:`) means
+    "the defaults", as Kubernetes reads it (it prunes nulls)."""
+    if parent.get(key) is None:
+        parent[key] = {}
+    section: dict[str, Any] = parent[key]
+    return section
 
 
 class CannotComplete(ValueError):
@@ -109,7 +119,7 @@ def new_registration(
     defaults, no token yet (the store's completion adds key and token: see `complete`)."""
     uri = registration_uri(api_endpoint, namespace, name)
     merged = copy.deepcopy(config or {})
-    reg = merged.setdefault("elemental", {}).setdefault("registration", {})
+    reg = _section(_section(merged, "elemental"), "registration")
     reg["uri"] = uri
     reg.pop("token", None)
     if token_duration_seconds:

@@ -110,6 +110,36 @@ KEY = tokens.SigningKey.generate()
 URI = "https://api.example/elemental/v1/namespaces/ns/registrations/reg"
 
 
+@pytest.mark.parametrize(
+    ("config", "missing"),
+    [
+        pytest.param({"elemental": {"agent": None}}, {"elemental": {}}, id="agent-null"),
+        pytest.param(
+            {"elemental": {"agent": {"hostname": None}}},
+            {"elemental": {"agent": {}}},
+            id="hostname-null",
+        ),
+    ],
+)
+def test_an_empty_yaml_section_means_a_missing_one(config: dict[str, Any], missing: dict[str, Any]) -> None:
+    """`agent:` with nothing under it is YAML's null: defaulted as if it were absent, as
+    Kubernetes (which prunes nulls) reads it, not a crash."""
+    assert registrations.with_defaults(config) == registrations.with_defaults(missing)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"elemental": None}, {"elemental": {"registration": None}}, {"elemental": {"agent": None}}],
+    ids=["elemental-null", "registration-null", "agent-null"],
+)
+def test_a_new_registration_from_null_sections(config: dict[str, Any]) -> None:
+    draft = registrations.new_registration(
+        namespace="ns", name="reg", api_endpoint="https://api.example/", config=config
+    )
+    assert draft.config["elemental"]["registration"]["uri"] == URI
+    assert draft.config["elemental"]["agent"]["hostname"] == {"useExisting": False}
+
+
 def completed(draft: Registration) -> Registration:
     """The draft completed as the embedded store (or the operator) completes it."""
     config = registrations.complete(
