@@ -18,8 +18,7 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
     expressions = selector.get("matchExpressions") or []
     # Checked before any label: a bad selector is refused whichever host it is tried on.
     for expression in expressions:
-        if expression.get("operator") not in OPERATORS:
-            raise InvalidSelector(f"unknown selector operator {expression.get('operator')!r}")
+        _check(expression)
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
             return False
@@ -38,3 +37,16 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
         if operator == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+def _check(expression: Mapping[str, Any]) -> None:
+    """Kubernetes' own rules (LabelSelectorAsSelector): In and NotIn need values, Exists and
+    DoesNotExist take none; anything else would match hosts the user did not mean."""
+    operator = expression.get("operator")
+    if operator not in OPERATORS:
+        raise InvalidSelector(f"unknown selector operator {operator!r}")
+    has_values = bool(expression.get("values"))
+    if operator in ("In", "NotIn") and not has_values:
+        raise InvalidSelector(f"selector operator {operator!r} needs values")
+    if operator in ("Exists", "DoesNotExist") and has_values:
+        raise InvalidSelector(f"selector operator {operator!r} takes no values")

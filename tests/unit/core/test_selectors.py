@@ -35,7 +35,6 @@ CASES = [
     pytest.param(expression("rack", "DoesNotExist"), True, id="DoesNotExist-missing"),
     pytest.param(expression("zone", "DoesNotExist"), False, id="DoesNotExist-present"),
     pytest.param({"matchExpressions": [{"key": "zone", "operator": "Exists"}]}, True, id="no-values-field"),
-    pytest.param({"matchExpressions": [{"key": "zone", "operator": "In"}]}, False, id="In-no-values"),
     pytest.param(
         {
             "matchLabels": {"zone": "a"},
@@ -94,3 +93,22 @@ def test_an_unknown_operator_is_refused_whatever_the_labels(
     }
     with pytest.raises(InvalidSelector, match=f"^unknown selector operator {operator!r}$"):
         matches(selector, labels)
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ({"key": "zone", "operator": "In"}, "'In' needs values"),
+        ({"key": "zone", "operator": "NotIn", "values": []}, "'NotIn' needs values"),
+        ({"key": "zone", "operator": "Exists", "values": ["a"]}, "'Exists' takes no values"),
+        ({"key": "zone", "operator": "DoesNotExist", "values": ["a"]}, "'DoesNotExist' takes no values"),
+    ],
+)
+@pytest.mark.parametrize("labels", [LABELS, {}], ids=["matching-labels", "no-labels"])
+def test_values_follow_the_kubernetes_rules(
+    expression: dict[str, Any], problem: str, labels: dict[str, str]
+) -> None:
+    """An empty In would match no host and an empty NotIn every host: Kubernetes refuses
+    both, and values on Exists, rather than guess."""
+    with pytest.raises(InvalidSelector, match=f"^selector operator {problem}$"):
+        matches({"matchExpressions": [expression]}, labels)
