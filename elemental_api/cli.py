@@ -65,7 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     _store_flags(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 9090)")
-    serve.add_argument("--api-endpoint", help="URL agents reach this API at (default http://HOST:PORT)")
+    serve.add_argument(
+        "--api-endpoint",
+        help="URL agents reach this API at (default: ELEMENTAL_API_PROTOCOL://ELEMENTAL_API_ENDPOINT, else http://HOST:PORT)",
+    )
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     serve.add_argument(
         "--tls-cert",
@@ -232,7 +235,9 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             store_url=args.store,
-            api_endpoint=args.api_endpoint or f"{scheme}://{args.host}:{args.port}",
+            api_endpoint=args.api_endpoint
+            or _api_endpoint_from_env()
+            or f"{scheme}://{args.host}:{args.port}",
             workers=args.workers,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,

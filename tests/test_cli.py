@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from elemental_api import cli
+from elemental_api import cli, server
 from elemental_api.store import Store, open_store
 from elemental_core import tokens
 from elemental_core.records import Host
@@ -449,3 +449,40 @@ def test_invalid_registration_config_file_names_the_field(
     err = fails(capsys, store_url, "registration", "create", "demo", "--config", str(config))
     assert names in err
     assert store.list_registrations() == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "published"),
+    [
+        (
+            ["--api-endpoint", "https://given.example"],
+            {"ELEMENTAL_API_ENDPOINT": "env.example"},
+            "https://given.example",
+        ),
+        ([], {"ELEMENTAL_API_ENDPOINT": "env.example:8443"}, "https://env.example:8443"),
+        (
+            [],
+            {"ELEMENTAL_API_ENDPOINT": "env.example", "ELEMENTAL_API_PROTOCOL": "http"},
+            "http://env.example",
+        ),
+        ([], {}, "http://127.0.0.1:9191"),
+    ],
+    ids=["flag-first", "environment", "environment-protocol", "listen-address"],
+)
+def test_serve_publishes_the_endpoint_the_operator_is_told(
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    environment: dict[str, str],
+    published: str,
+) -> None:
+    """In a cluster the API and the operator read one ConfigMap: the spec the API publishes
+    names the URL registrations carry, without a flag of its own."""
+    for name in ("ELEMENTAL_API_ENDPOINT", "ELEMENTAL_API_PROTOCOL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    served: list[server.ServeOptions] = []
+    monkeypatch.setattr(server, "serve", served.append)
+    assert cli.main(["serve", "--store", store_url, "--host", "127.0.0.1", "--port", "9191", *arguments]) == 0
+    assert [options.api_endpoint for options in served] == [published]
