@@ -11,7 +11,7 @@ GROUP = "infrastructure.cluster.x-k8s.io"
 VERSION = "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
 CAPI_GROUP = "cluster.x-k8s.io"
-CAPI_VERSION = "v1beta1"
+CAPI_VERSION = "v1beta2"  # Cluster and Machine as Cluster API >= 1.11 stores them
 API_PREFIX = "/elemental/v1"
 
 

@@ -20,7 +20,6 @@ from elemental_core import conditions
 from elemental_core.records import Host, ObjectRef
 from elemental_core.vocabulary import (
     CLUSTERS,
-    CONTROL_PLANE_INITIALIZED,
     ELEMENTAL_CLUSTERS,
     ELEMENTAL_MACHINES,
     FINALIZER,
@@ -207,9 +206,12 @@ class ObjectView:
         return status
 
     def _infrastructure_key(self, infrastructure: Resource) -> Key | None:
-        """spec.infrastructureRef of a Cluster API object, if it names that kind."""
+        """spec.infrastructureRef of a Cluster API v1beta2 object (a ContractVersionedObjectReference:
+        apiGroup, kind, name, in the object's namespace), if it names that kind."""
         ref = self._spec.get("infrastructureRef") or {}
-        return _ref_key(ref, self.namespace) if ref.get("kind") == infrastructure.kind else None
+        if ref.get("kind") != infrastructure.kind or ref.get("apiGroup") != infrastructure.group:
+            return None
+        return (self.namespace, str(ref["name"])) if ref.get("name") else None
 
 
 class RegistrationView(ObjectView):
@@ -401,7 +403,7 @@ class ElementalMachineView(ObjectView):
 
 
 class MachineView(ObjectView):
-    """Cluster API's Machine (read only)."""
+    """Cluster API's Machine at cluster.x-k8s.io/v1beta2 (read only)."""
 
     resource = MACHINES
 
@@ -419,13 +421,19 @@ class MachineView(ObjectView):
 
 
 class ClusterView(ObjectView):
-    """Cluster API's Cluster (read only)."""
+    """Cluster API's Cluster at cluster.x-k8s.io/v1beta2 (read only)."""
 
     resource = CLUSTERS
 
     @property
+    def _initialization(self) -> Mapping[str, Any]:
+        initialization: Mapping[str, Any] = (self.raw.get("status") or {}).get("initialization") or {}
+        return initialization
+
+    @property
     def infrastructure_ready(self) -> bool:
-        return bool((self.raw.get("status") or {}).get("infrastructureReady"))
+        """status.initialization.infrastructureProvisioned (the InfraCluster said provisioned)."""
+        return self._initialization.get("infrastructureProvisioned") is True
 
     @property
     def has_control_plane_provider(self) -> bool:
@@ -436,8 +444,9 @@ class ClusterView(ObjectView):
 
     @property
     def control_plane_initialized(self) -> bool:
-        """A control plane is referenced and it reports itself initialized."""
-        return self.has_control_plane_provider and self.condition_is_true(CONTROL_PLANE_INITIALIZED)
+        """A control plane is referenced and Cluster API reports it initialized
+        (status.initialization.controlPlaneInitialized, never unset once true)."""
+        return self.has_control_plane_provider and self._initialization.get("controlPlaneInitialized") is True
 
     @property
     def kubeconfig_secret(self) -> str:

@@ -419,10 +419,14 @@ def test_get_elementalmachines_shows_the_printer_columns(
 ) -> None:
     machine_name = "edge-cluster-md-0-6fd9c-x7k2p"
     capi_machine = {
-        "apiVersion": "cluster.x-k8s.io/v1beta1",
+        "apiVersion": "cluster.x-k8s.io/v1beta2",
         "kind": "Machine",
         "metadata": {"name": machine_name, "labels": {LABEL_CLUSTER: "edge-cluster"}},
-        "spec": {"clusterName": "edge-cluster", "bootstrap": {"dataSecretName": f"{machine_name}-bootstrap"}},
+        "spec": {
+            "clusterName": "edge-cluster",
+            "bootstrap": {"dataSecretName": f"{machine_name}-bootstrap"},
+            "infrastructureRef": {"apiGroup": GROUP, "kind": "ElementalMachine", "name": "m"},
+        },
     }
     assert apply_doc(control_plane, kube_namespace, tmp_path, capi_machine).returncode == 0
     capi_machine = get_json(control_plane, kube_namespace, "machines.cluster.x-k8s.io", machine_name)
@@ -430,7 +434,7 @@ def test_get_elementalmachines_shows_the_printer_columns(
     machine = load_example("ElementalMachine")
     name = machine["metadata"]["name"]
     machine["metadata"]["ownerReferences"] = [
-        {"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Machine", "name": machine_name, "uid": uid}
+        {"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Machine", "name": machine_name, "uid": uid}
     ]
     machine["spec"]["providerID"] = f"elemental://{kube_namespace}/m-3f9c1d2a"
     applied = apply_doc(control_plane, kube_namespace, tmp_path, machine)

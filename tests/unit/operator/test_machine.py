@@ -344,9 +344,23 @@ def test_a_control_plane_not_initialized_is_waited_for(scene: Scene) -> None:
     assert "providerID" not in em["spec"]
 
 
-def test_a_control_plane_ref_without_initialized_is_not_initialized(scene: Scene) -> None:
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"initialization": {"infrastructureProvisioned": True, "controlPlaneInitialized": False}},
+        # The condition alone (what a v1beta1 reader looked at) is not the v1beta2 contract field.
+        {
+            "initialization": {"infrastructureProvisioned": True},
+            "conditions": [{"type": "ControlPlaneInitialized", "status": "True", "reason": "Initialized"}],
+        },
+    ],
+    ids=["false", "condition-only"],
+)
+def test_a_control_plane_not_reported_initialized_is_not_initialized(
+    scene: Scene, status: dict[str, Any]
+) -> None:
     associated_scene(scene, bootstrapped=True, initialized=True)
-    scene.kube.change(CLUSTERS, NS, "cluster", lambda o: o["status"].pop("conditions"))
+    scene.kube.change(CLUSTERS, NS, "cluster", lambda o: o.update(status=status))
     result, em = reconcile(scene)
     assert result == WAIT
     assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_CONTROL_PLANE_INITIALIZED)
