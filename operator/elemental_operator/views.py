@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from elemental_core import conditions
+from elemental_core.conditions import READY_REASON
 from elemental_core.records import Host, ObjectRef
 from elemental_core.vocabulary import (
     CLUSTERS,
@@ -156,6 +157,14 @@ class ObjectView:
 
     # -- conditions ---------------------------------------------------------------------------
 
+    # Conditions in the v1beta2 contract's metav1 shape (ElementalMachine, ElementalCluster)
+    # rather than Cluster API v1beta1's (the hosts and registrations, as upstream).
+    v1beta2_conditions: ClassVar[bool] = False
+
+    @property
+    def generation(self) -> int:
+        return int(self._meta.get("generation") or 0)
+
     @property
     def conditions(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = (self.raw.get("status") or {}).get("conditions") or []
@@ -168,20 +177,45 @@ class ObjectView:
         return (self.condition(kind) or {}).get("status") == TRUE
 
     def set_condition(self, condition: dict[str, Any]) -> None:
-        self._status["conditions"] = conditions.set_condition(self.conditions, condition)
+        if self.v1beta2_conditions:
+            self._status["conditions"] = conditions.set_v1beta2_condition(
+                self.conditions, condition, self.generation
+            )
+        else:
+            self._status["conditions"] = conditions.set_condition(self.conditions, condition)
 
-    def set_true(self, kind: str) -> None:
-        self.set_condition({"type": kind, "status": TRUE, "severity": INFO})
+    def set_true(self, kind: str, reason: str = READY_REASON) -> None:
+        """True; the reason is kept only in the v1beta2 shape (v1beta1's True has none)."""
+        if self.v1beta2_conditions:
+            self.set_condition({"type": kind, "status": TRUE, "reason": reason})
+        else:
+            self.set_condition({"type": kind, "status": TRUE, "severity": INFO})
 
     def set_false(self, kind: str, severity: str, reason: str, message: str) -> None:
         self.set_condition(
             {"type": kind, "status": FALSE, "severity": severity, "reason": reason, "message": message}
         )
 
-    def summarize(self) -> None:
-        """Recomputes Ready from the other conditions (no status is made up when there are none)."""
-        if self.conditions:
+    def summarize(self, deleting: str | None = None) -> None:
+        """Recomputes Ready from the other conditions (no status is made up when there are
+        none). `deleting` (v1beta2 shape only): Ready says the object is being deleted, and how far."""
+        if self.v1beta2_conditions:
+            if self.conditions or deleting is not None:
+                self._status["conditions"] = conditions.with_v1beta2_ready_summary(
+                    self.conditions, self.generation, deleting=deleting
+                )
+        elif self.conditions:
             self._status["conditions"] = conditions.with_ready_summary(self.conditions)
+
+    def refresh_observed_generation(self, before: Mapping[str, Any]) -> None:
+        """Every v1beta2 condition was observed at the generation this pass's write leaves:
+        one more than `before`'s when the pass changes the spec (kube-apiserver counts each
+        spec change), so a pass that sets the providerID needs no second write to catch up."""
+        if not (self.v1beta2_conditions and self.conditions):
+            return
+        spec_changed = (before.get("spec") or {}) != (self.raw.get("spec") or {})
+        generation = self.generation + (1 if spec_changed else 0)
+        self._status["conditions"] = [{**c, "observedGeneration": generation} for c in self.conditions]
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -353,7 +387,10 @@ class HostView(ObjectView):
 
 
 class ElementalMachineView(ObjectView):
+    """The InfraMachine of the v1beta2 contract (status.ready kept for v1beta1-contract readers)."""
+
     resource = ELEMENTAL_MACHINES
+    v1beta2_conditions = True
 
     @property
     def machine_owner(self) -> str | None:
@@ -399,7 +436,15 @@ class ElementalMachineView(ObjectView):
 
     @ready.setter
     def ready(self, value: bool) -> None:
+        """status.ready (v1beta1 contract) follows every pass; status.initialization.provisioned
+        (v1beta2) is set once the machine is first ready and stays: initialization completed."""
         self._status["ready"] = value
+        if value:
+            self._status["initialization"] = {"provisioned": True}
+
+    @property
+    def provisioned(self) -> bool:
+        return ((self.raw.get("status") or {}).get("initialization") or {}).get("provisioned") is True
 
 
 class MachineView(ObjectView):
@@ -459,7 +504,10 @@ class ClusterView(ObjectView):
 
 
 class ElementalClusterView(ObjectView):
+    """The InfraCluster of the v1beta2 contract (status.ready kept for v1beta1-contract readers)."""
+
     resource = ELEMENTAL_CLUSTERS
+    v1beta2_conditions = True
 
     @property
     def cluster_owner(self) -> str | None:
@@ -476,4 +524,11 @@ class ElementalClusterView(ObjectView):
 
     @ready.setter
     def ready(self, value: bool) -> None:
+        """As ElementalMachineView.ready: provisioned once, ready on every pass."""
         self._status["ready"] = value
+        if value:
+            self._status["initialization"] = {"provisioned": True}
+
+    @property
+    def provisioned(self) -> bool:
+        return ((self.raw.get("status") or {}).get("initialization") or {}).get("provisioned") is True

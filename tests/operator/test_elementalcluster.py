@@ -29,6 +29,8 @@ def test_missing_owner_then_owner_with_endpoint_is_ready(start_operator: Any, ca
     ec = capi.wait(ECLUSTERS, "ec", lambda o: bool(o["status"].get("ready")))
     for kind in ("Ready", "CAPIClusterReady", "ControlPlaneEndpointReady"):
         assert is_true(ec, kind), ec["status"]
+        assert (condition(ec, kind) or {})["reason"] == "Ready"
+    assert ec["status"]["initialization"] == {"provisioned": True}  # the v1beta2 contract
 
 
 def test_owner_reference_to_a_cluster_not_there_yet(start_operator: Any, capi: Capi) -> None:

@@ -138,6 +138,12 @@ def test_every_condition_reason_on_the_way_to_ready(
     assert downstream.provider_id(host_name) == provider_id
     for kind in ("Ready", "AssociationReady", "HostReady", "ProviderIDReady"):
         assert is_true(em, kind), em["status"]["conditions"]
+    # The v1beta2 contract, as kube-apiserver stored it: provisioned, metav1 conditions
+    # observed at the generation the providerID write made.
+    assert em["status"]["initialization"] == {"provisioned": True}
+    for item in em["status"]["conditions"]:
+        assert item["reason"] == "Ready" and item["message"] == "", item
+        assert item["observedGeneration"] == em["metadata"]["generation"], item
 
 
 def test_without_control_plane_ref_the_machine_gets_its_provider_id(
@@ -278,8 +284,17 @@ def test_machine_deletion_resets_the_host_and_releases_the_finalizer(start_opera
     taken = host_ref(em)
     bystander = "host-b" if taken == "host-a" else "host-a"
 
-    capi.delete(EMS, "em")
-    capi.wait_gone(EMS, "em")
+    recorder = Recorder(capi.custom, capi.namespace, EMS)
+    try:
+        capi.delete(EMS, "em")
+        capi.wait_gone(EMS, "em")
+        # Ready covered the deletion: False, Deleting, written while the finalizer held it.
+        deleting = [o for o in recorder.seen if reason(o, "Ready") == "Deleting"]
+        assert deleting, recorder.reasons("em", "Ready")
+        assert (condition(deleting[0], "Ready") or {})["message"] == f"ElementalHost '{taken}' asked to reset"
+        assert FINALIZER in deleting[0]["metadata"]["finalizers"]
+    finally:
+        recorder.stop()
     host = capi.get(HOSTS, taken or "") or {}
     assert labels(host)[LABEL_NEEDS_RESET] == "true"
     assert LABEL_NEEDS_RESET not in labels(capi.get(HOSTS, bystander))

@@ -31,12 +31,17 @@ class ElementalClusterController(KubeHolder):
             return Result()
         cluster = ElementalClusterView(copy.deepcopy(before))
         if cluster.deleting:
+            # Nothing of ours to clean up (no finalizer): Ready says what holds it is someone else's.
+            cluster.summarize(deleting="ElementalCluster is being deleted")
+            cluster.refresh_observed_generation(before)
+            self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster.raw)
             return Result()
         owner = cluster.cluster_owner
         decide(
             cluster, owner_found=owner is not None and self.kube.get(CLUSTERS, namespace, owner) is not None
         )
         cluster.summarize()
+        cluster.refresh_observed_generation(before)
         self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster.raw)
         return Result()
 

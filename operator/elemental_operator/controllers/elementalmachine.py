@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from elemental_core import selectors
+from elemental_core.conditions import DELETING
 from elemental_core.vocabulary import (
     ASSOCIATED_HOST_NOT_FOUND,
     ASSOCIATION_READY,
@@ -32,6 +33,7 @@ from elemental_core.vocabulary import (
     MISSING_MACHINE_OWNER,
     NODE_NOT_FOUND,
     PROVIDER_ID_READY,
+    READY,
     WAITING_FOR_CONTROL_PLANE_INITIALIZED,
     WAITING_FOR_KUBECONFIG,
     Resource,
@@ -65,21 +67,21 @@ class ElementalMachineController(KubeHolder):
         if before is None:
             return Result()
         machine = ElementalMachineView(copy.deepcopy(before))
+        if machine.deleting:
+            # Needs neither the Machine nor the Cluster: an orphan still resets its host.
+            self._reconcile_delete(before, machine)
+            return Result()
         result = Result()
         try:
             result = self._reconcile(machine)
         finally:
             # Status is written once, on the way out, whatever happened.
             machine.summarize()
+            machine.refresh_observed_generation(before)
             self.kube.apply_changes(ELEMENTAL_MACHINES, before, machine.raw)
         return result
 
     def _reconcile(self, em: ElementalMachineView) -> Result:
-        if em.deleting:
-            # Needs neither the Machine nor the Cluster: an orphan still resets its host.
-            if em.holds_finalizer:
-                self._reconcile_delete(em)
-            return Result()
         owner = em.machine_owner
         capi_machine = MachineView.of(self.kube.get(MACHINES, em.namespace, owner)) if owner else None
         if capi_machine is None:
@@ -262,7 +264,16 @@ class ElementalMachineController(KubeHolder):
         em.set_true(PROVIDER_ID_READY)
         return True
 
-    def _reconcile_delete(self, em: ElementalMachineView) -> None:
+    def _reconcile_delete(self, before: dict[str, Any], em: ElementalMachineView) -> None:
+        """Asks the host to reset, says so in Ready (False, Deleting: what Cluster API mirrors
+        into the Machine while it waits), then lets the machine go. Without our finalizer
+        (someone else's holds the machine) Ready says that, once."""
+        if not em.holds_finalizer:
+            if (em.condition(READY) or {}).get("reason") != DELETING:
+                em.summarize(deleting="Waiting for other finalizers")
+                em.refresh_observed_generation(before)
+                self.kube.apply_changes(ELEMENTAL_MACHINES, before, em.raw)
+            return
         host_key = em.host_key
         host = HostView.of(self.kube.get(HOSTS, *host_key)) if host_key else None
         if host is not None and not host.label_is_true(LABEL_NEEDS_RESET):
@@ -270,7 +281,12 @@ class ElementalMachineController(KubeHolder):
             after.request_reset()
             self.kube.apply_changes(HOSTS, host.raw, after.raw)
             log.info("host asked to reset", extra={"machine": em.name, "host": host.name})
-        em.remove_finalizer()
+        em.summarize(deleting=f"ElementalHost '{host.name}' asked to reset" if host else "No host to reset")
+        em.refresh_observed_generation(before)
+        written = self.kube.apply_changes(ELEMENTAL_MACHINES, before, em.raw)
+        released = ElementalMachineView(copy.deepcopy(written))
+        released.remove_finalizer()
+        self.kube.apply_changes(ELEMENTAL_MACHINES, written, released.raw)
 
     def _cluster_to_machines(self, cluster: dict[str, Any]) -> list[Key]:
         view = ClusterView(cluster)

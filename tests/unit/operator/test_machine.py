@@ -195,7 +195,7 @@ def test_a_free_host_is_linked_both_ways(scene: Scene) -> None:
         LABEL_ELEMENTAL_MACHINE_NAME: "em",
         LABEL_CLUSTER_NAME: "cluster",
     }
-    assert state(em, ASSOCIATION_READY) == ("True", "Info", "")
+    assert state(em, ASSOCIATION_READY) == ("True", "", "Ready")
     assert state(em, HOST_READY) == ("False", "Info", HOST_WAITING_FOR_BOOTSTRAP)
     assert (condition(em, HOST_READY) or {})[
         "message"
@@ -322,7 +322,7 @@ def test_a_host_not_installed_is_waited_for(scene: Scene) -> None:
     associated_scene(scene, installed=False)
     result, em = reconcile(scene)
     assert result == Result()
-    assert state(em, ASSOCIATION_READY) == ("True", "Info", "")
+    assert state(em, ASSOCIATION_READY) == ("True", "", "Ready")
     assert state(em, HOST_READY) == ("False", "Error", HOST_WAITING_FOR_INSTALL)
     assert (condition(em, HOST_READY) or {})["message"] == "ElementalHost 'host' is not installed."
 
@@ -339,7 +339,7 @@ def test_a_control_plane_not_initialized_is_waited_for(scene: Scene) -> None:
     associated_scene(scene, bootstrapped=True)
     result, em = reconcile(scene)
     assert result == WAIT
-    assert state(em, HOST_READY) == ("True", "Info", "")
+    assert state(em, HOST_READY) == ("True", "", "Ready")
     assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_CONTROL_PLANE_INITIALIZED)
     assert "providerID" not in em["spec"]
 
@@ -379,6 +379,21 @@ def test_the_provider_id_is_set_on_the_node_and_the_machine(scene: Scene) -> Non
     assert em["status"]["ready"] is True
     for kind in (READY, ASSOCIATION_READY, HOST_READY, PROVIDER_ID_READY):
         assert (condition(em, kind) or {})["status"] == "True", kind
+
+    # The v1beta2 contract: initialization completed, metav1 conditions observed at the
+    # generation the providerID write made (the same pass, no catching up afterwards).
+    assert em["status"]["initialization"] == {"provisioned": True}
+    assert em["metadata"]["generation"] == 3  # created, hostRef, providerID
+    for item in em["status"]["conditions"]:
+        assert set(item) == {
+            "type",
+            "status",
+            "reason",
+            "message",
+            "observedGeneration",
+            "lastTransitionTime",
+        }
+        assert (item["reason"], item["observedGeneration"]) == ("Ready", 3)
 
     # Converged: nothing is written again, here or in the workload cluster.
     _, again = reconcile(scene)
@@ -441,8 +456,11 @@ def test_without_a_control_plane_provider_the_kubeconfig_and_node_are_waited_for
 
 
 def test_a_lost_host_is_forgotten_then_replaced(scene: Scene) -> None:
-    associated_scene(scene, bootstrapped=True)
-    scene.kube.change(ELEMENTAL_MACHINES, NS, "em", lambda o: o["spec"].update(providerID=PROVIDER_ID))
+    associated_scene(scene, bootstrapped=True, initialized=True)
+    scene.kubeconfig()
+    scene.kube.nodes["host"] = None
+    _, em = reconcile(scene)
+    assert em["status"]["ready"] is True
     del scene.kube.objects[HOSTS][(NS, "host")]
     scene.host("spare")
 
@@ -453,6 +471,7 @@ def test_a_lost_host_is_forgotten_then_replaced(scene: Scene) -> None:
     assert "hostRef" not in em["spec"]
     assert "providerID" not in em["spec"]
 
+    assert em["status"]["initialization"] == {"provisioned": True}  # initialization completed once
     _, em = reconcile(scene)
     assert host_ref(em) == "spare"
 
@@ -491,7 +510,7 @@ def test_a_stale_claim_changed_meanwhile_is_left_for_the_next_pass(scene: Scene)
     set_host_ref(scene, "winner")
     scene.kube.before_next_write(HOSTS, NS, "stale", lambda o: o["metadata"]["labels"].update(seen="agent"))
     _, em = reconcile(scene)
-    assert state(em, ASSOCIATION_READY) == ("True", "Info", "")
+    assert state(em, ASSOCIATION_READY) == ("True", "", "Ready")
     assert claimed(scene, "stale") == "em"
     reconcile(scene)
     assert claimed(scene, "stale") is None
@@ -528,6 +547,23 @@ def test_deletion_releases_the_machine_whatever_became_of_the_host(scene: Scene,
     scene.machines().reconcile(NS, "em")
     assert scene.get(ELEMENTAL_MACHINES, "em") is None
     assert scene.kube.scan(HOSTS) == hosts_before
+
+
+def test_ready_says_deleting_while_the_machine_is_held(scene: Scene) -> None:
+    """Ready covers deletion (v1beta2 contract): written before our finalizer goes, it is
+    what stays while another finalizer holds the machine."""
+    associated_scene(scene, bootstrapped=True)
+    reconcile(scene)
+    scene.kube.change(ELEMENTAL_MACHINES, NS, "em", lambda o: o["metadata"]["finalizers"].append("other"))
+    scene.kube.delete(ELEMENTAL_MACHINES, NS, "em")
+    _, em = reconcile(scene)
+    assert em["metadata"]["finalizers"] == ["other"]
+    assert state(em, READY) == ("False", "Info", "Deleting")
+    assert (condition(em, READY) or {})["message"] == "ElementalHost 'host' asked to reset"
+    assert labels(scene.get(HOSTS, "host"))[LABEL_NEEDS_RESET] == "true"
+
+    _, again = reconcile(scene)  # without our finalizer: only Ready, which is already so
+    assert again == em
 
 
 def test_a_gone_machine_is_nothing_to_do(scene: Scene) -> None:
