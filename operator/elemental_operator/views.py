@@ -20,6 +20,8 @@ from elemental_core import conditions
 from elemental_core.conditions import READY_REASON
 from elemental_core.records import Host, ObjectRef
 from elemental_core.vocabulary import (
+    ANNOTATION_DELETE_FOR_MOVE,
+    ANNOTATION_PAUSED,
     CLUSTERS,
     ELEMENTAL_CLUSTERS,
     ELEMENTAL_MACHINES,
@@ -35,6 +37,9 @@ from elemental_core.vocabulary import (
     LABEL_MACHINE_NAME,
     LABEL_NEEDS_RESET,
     MACHINES,
+    NOT_PAUSED,
+    PAUSED,
+    PAUSED_REASON,
     READY,
     REGISTRATIONS,
     Resource,
@@ -112,7 +117,22 @@ class ObjectView:
                 return str(reference["name"])
         return None
 
-    # -- labels -------------------------------------------------------------------------------
+    # -- labels and annotations ---------------------------------------------------------------
+
+    @property
+    def annotations(self) -> Mapping[str, str]:
+        annotations: Mapping[str, str] = self._meta.get("annotations") or {}
+        return annotations
+
+    @property
+    def paused_by_annotation(self) -> str | None:
+        """Why the object itself says it is not to be reconciled: Cluster API's paused
+        annotation, or clusterctl move deleting it from the cluster it moves away from."""
+        if ANNOTATION_PAUSED in self.annotations:
+            return f"{self.resource.kind} has the {ANNOTATION_PAUSED} annotation"
+        if ANNOTATION_DELETE_FOR_MOVE in self.annotations:
+            return f"{self.resource.kind} is being moved to another cluster ({ANNOTATION_DELETE_FOR_MOVE})"
+        return None
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -195,6 +215,13 @@ class ObjectView:
         self.set_condition(
             {"type": kind, "status": FALSE, "severity": severity, "reason": reason, "message": message}
         )
+
+    def set_paused(self, why: str | None) -> None:
+        """The v1beta2 contract's Paused condition: True with why, or False."""
+        if why is None:
+            self.set_condition({"type": PAUSED, "status": FALSE, "reason": NOT_PAUSED})
+        else:
+            self.set_condition({"type": PAUSED, "status": TRUE, "reason": PAUSED_REASON, "message": why})
 
     def summarize(self, deleting: str | None = None) -> None:
         """Recomputes Ready from the other conditions (no status is made up when there are
@@ -479,6 +506,12 @@ class ClusterView(ObjectView):
     def infrastructure_ready(self) -> bool:
         """status.initialization.infrastructureProvisioned (the InfraCluster said provisioned)."""
         return self._initialization.get("infrastructureProvisioned") is True
+
+    @property
+    def paused(self) -> bool:
+        """spec.paused: Cluster API (and clusterctl move) asks every controller to leave the
+        cluster's objects alone."""
+        return self._spec.get("paused") is True
 
     @property
     def has_control_plane_provider(self) -> bool:

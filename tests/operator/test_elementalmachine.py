@@ -142,7 +142,8 @@ def test_every_condition_reason_on_the_way_to_ready(
     # observed at the generation the providerID write made.
     assert em["status"]["initialization"] == {"provisioned": True}
     for item in em["status"]["conditions"]:
-        assert item["reason"] == "Ready" and item["message"] == "", item
+        assert item["reason"] == ("NotPaused" if item["type"] == "Paused" else "Ready"), item
+        assert item["message"] == "", item
         assert item["observedGeneration"] == em["metadata"]["generation"], item
 
 

@@ -40,6 +40,7 @@ from elemental_core.vocabulary import (
 )
 from elemental_kube.errors import Conflict, NotFound
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
+from elemental_operator.controllers.pause import pause_reason
 from elemental_operator.views import (
     ERROR,
     INFO,
@@ -67,6 +68,15 @@ class ElementalMachineController(KubeHolder):
         if before is None:
             return Result()
         machine = ElementalMachineView(copy.deepcopy(before))
+        paused = pause_reason(self.kube, machine, machine.cluster_name)
+        machine.set_paused(paused)
+        if paused is not None:
+            # Not even a deletion goes on: clusterctl move deletes a paused machine from the
+            # cluster it leaves while its host keeps running for the cluster it goes to.
+            machine.summarize(deleting=f"Deletion paused: {paused}" if machine.deleting else None)
+            machine.refresh_observed_generation(before)
+            self.kube.apply_changes(ELEMENTAL_MACHINES, before, machine.raw)
+            return Result()
         if machine.deleting:
             # Needs neither the Machine nor the Cluster: an orphan still resets its host.
             self._reconcile_delete(before, machine)

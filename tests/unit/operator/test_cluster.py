@@ -12,6 +12,8 @@ from elemental_core.vocabulary import (
     ELEMENTAL_CLUSTERS,
     MISSING_CLUSTER_OWNER,
     MISSING_CONTROL_PLANE_ENDPOINT,
+    NOT_PAUSED,
+    PAUSED,
     READY,
 )
 from elemental_operator.controllers.base import Result
@@ -110,13 +112,16 @@ def test_the_v1beta2_contract_fields(scene: Scene) -> None:
             "observedGeneration",
             "lastTransitionTime",
         }
-        assert (item["status"], item["reason"], item["observedGeneration"]) == ("True", "Ready", 1)
+        if item["type"] != PAUSED:
+            assert (item["status"], item["reason"], item["observedGeneration"]) == ("True", "Ready", 1)
+    assert state(ec, PAUSED) == ("False", "", NOT_PAUSED)
 
     scene.kube.change(ELEMENTAL_CLUSTERS, NS, "ec", lambda o: o["spec"].pop("controlPlaneEndpoint"))
     ec = reconciled(scene)
     assert ec["status"]["ready"] is False
     assert ec["status"]["initialization"] == {"provisioned": True}  # initialization completed once
     assert {c["type"]: c["observedGeneration"] for c in ec["status"]["conditions"]} == {
+        PAUSED: 2,
         READY: 2,
         CAPI_CLUSTER_READY: 2,
         CONTROL_PLANE_ENDPOINT_READY: 2,

@@ -31,6 +31,7 @@ from elemental_core.vocabulary import (
     MISSING_CLUSTER_INFRASTRUCTURE_READY,
     MISSING_MACHINE_OWNER,
     NODE_NOT_FOUND,
+    PAUSED,
     PROVIDER_ID_READY,
     READY,
     WAITING_FOR_CONTROL_PLANE_INITIALIZED,
@@ -393,7 +394,8 @@ def test_the_provider_id_is_set_on_the_node_and_the_machine(scene: Scene) -> Non
             "observedGeneration",
             "lastTransitionTime",
         }
-        assert (item["reason"], item["observedGeneration"]) == ("Ready", 3)
+        expected_reason = "NotPaused" if item["type"] == PAUSED else "Ready"
+        assert (item["reason"], item["observedGeneration"]) == (expected_reason, 3)
 
     # Converged: nothing is written again, here or in the workload cluster.
     _, again = reconcile(scene)
