@@ -583,6 +583,24 @@ def test_crd_names_label_subresources_and_columns(control_plane: ControlPlane, k
     assert columns == PRINTER_COLUMNS.get(kind, [])
 
 
+# What clusterctl move needs of the CRDs (cmd/clusterctl/client/cluster/objectgraph.go):
+# ElementalCluster and ElementalMachine come through their owner chain to the Cluster
+# (Cluster API sets those owners), registrations with everything they own (signing key
+# Secret, hosts), every host also on its own.
+MOVE_LABELS = {
+    "ElementalRegistration": {"clusterctl.cluster.x-k8s.io/move-hierarchy": ""},
+    "ElementalHost": {"clusterctl.cluster.x-k8s.io/move": ""},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PLURALS))
+def test_crds_carry_the_labels_clusterctl_move_needs(control_plane: ControlPlane, kind: str) -> None:
+    got = crd(control_plane, kind)["metadata"]["labels"]
+    assert {k: v for k, v in got.items() if k.startswith("clusterctl.cluster.x-k8s.io/")} == MOVE_LABELS.get(
+        kind, {}
+    )
+
+
 def test_machine_templates_are_in_the_cluster_api_category(control_plane: ControlPlane) -> None:
     names = crd(control_plane, "ElementalMachineTemplate")["spec"]["names"]
 
