@@ -376,6 +376,12 @@ class HostView(ObjectView):
         if machine.cluster_name:
             self.set_label(LABEL_CLUSTER_NAME, machine.cluster_name)
 
+    @property
+    def addresses(self) -> list[dict[str, Any]]:
+        """status.addresses: what the host's agent reported (Cluster API's MachineAddress list)."""
+        found: list[dict[str, Any]] = (self.raw.get("status") or {}).get("addresses") or []
+        return found
+
     def request_reset(self) -> None:
         """Asks the agent to reset the host (it reports back with the reset label)."""
         self.set_label(LABEL_NEEDS_RESET, "true")
@@ -445,9 +451,24 @@ class ElementalMachineView(ObjectView):
         self._writable_spec["hostRef"] = host.reference()
 
     def forget_host(self) -> None:
-        """The associated host is gone: so are its reference and the providerID made of it."""
+        """The associated host is gone: so are its reference, the providerID made of it and
+        its addresses."""
         self._writable_spec.pop("hostRef", None)
         self._writable_spec.pop("providerID", None)
+        self.addresses = []
+
+    @property
+    def addresses(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (self.raw.get("status") or {}).get("addresses") or []
+        return found
+
+    @addresses.setter
+    def addresses(self, addresses: list[dict[str, Any]]) -> None:
+        """status.addresses (the InfraMachine contract's), absent when there are none."""
+        if addresses:
+            self._status["addresses"] = [dict(a) for a in addresses]
+        elif "addresses" in (self.raw.get("status") or {}):
+            del self._status["addresses"]
 
     @property
     def provider_id(self) -> str | None:

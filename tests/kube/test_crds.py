@@ -583,6 +583,34 @@ def test_crd_names_label_subresources_and_columns(control_plane: ControlPlane, k
     assert columns == PRINTER_COLUMNS.get(kind, [])
 
 
+@pytest.mark.parametrize("kind", ["ElementalHost", "ElementalMachine"])
+def test_addresses_are_cluster_api_machine_addresses(
+    control_plane: ControlPlane, kube_namespace: str, kind: str
+) -> None:
+    resource, name = PLURALS[kind], load_example(kind)["metadata"]["name"]
+    run_ok(control_plane, "apply", "-n", kube_namespace, "-f", str(example_path(kind)))
+    addresses = [
+        {"type": kind_, "address": f"a-{index}"}
+        for index, kind_ in enumerate(["Hostname", "ExternalIP", "InternalIP", "ExternalDNS", "InternalDNS"])
+    ]
+    patch_status(control_plane, kube_namespace, resource, name, {"addresses": addresses})
+    assert get_json(control_plane, kube_namespace, resource, name)["status"]["addresses"] == addresses
+
+    refused = control_plane.kubectl(
+        "patch",
+        "-n",
+        kube_namespace,
+        resource,
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"addresses": [{"type": "MAC", "address": "52:54:00:00:00:01"}]}}),
+    )
+    assert refused.returncode != 0
+    assert "status.addresses[0].type" in refused.stderr
+
+
 # What clusterctl move needs of the CRDs (cmd/clusterctl/client/cluster/objectgraph.go):
 # ElementalCluster and ElementalMachine come through their owner chain to the Cluster
 # (Cluster API sets those owners), registrations with everything they own (signing key
@@ -726,6 +754,7 @@ CONDITIONS = {"conditions"} | {f"conditions[].{name}" for name in CONDITION_FIEL
 # Not upstream's: the v1beta2 contract's (metav1 shape, v1beta1's severity beside).
 V1BETA2_CONDITIONS = CONDITIONS | {"conditions[].observedGeneration"}
 INITIALIZATION = {"initialization", "initialization.provisioned"}
+ADDRESSES = {"addresses", "addresses[].type", "addresses[].address"}
 FAILURE_DOMAINS = {"failureDomains", "failureDomains.*.attributes", "failureDomains.*.controlPlane"}
 CLUSTER_SPEC = {"controlPlaneEndpoint", "controlPlaneEndpoint.host", "controlPlaneEndpoint.port"}
 MACHINE_SPEC = (
@@ -772,10 +801,13 @@ UPSTREAM_PATHS: dict[str, dict[str, set[str]]] = {
         "spec": under("bootstrapSecret", OBJECT_REFERENCE)
         | under("machineRef", OBJECT_REFERENCE)
         | {"osVersionManagement", "pubKey"},
-        "status": {"phase"} | CONDITIONS,
+        "status": {"phase"} | CONDITIONS | ADDRESSES,
     },
     # Upstream's status.failureDomains is no machine contract field: gone.
-    "ElementalMachine": {"spec": MACHINE_SPEC, "status": {"ready"} | INITIALIZATION | V1BETA2_CONDITIONS},
+    "ElementalMachine": {
+        "spec": MACHINE_SPEC,
+        "status": {"ready"} | INITIALIZATION | V1BETA2_CONDITIONS | ADDRESSES,
+    },
     "ElementalMachineTemplate": {
         "spec": TEMPLATE | {f"template.spec.{p}" for p in MACHINE_SPEC},
     },
@@ -801,10 +833,14 @@ UPSTREAM_REQUIRED = {
         "spec.template": ["spec"],
         "spec.template.spec.controlPlaneEndpoint": ["host", "port"],
     },
-    "ElementalHost": {"status.conditions[]": REQUIRED_IN_CONDITION},
+    "ElementalHost": {
+        "status.conditions[]": REQUIRED_IN_CONDITION,
+        "status.addresses[]": ["type", "address"],
+    },
     "ElementalMachine": {
         "spec.selector.matchExpressions[]": ["key", "operator"],
         "status.conditions[]": REQUIRED_IN_V1BETA2_CONDITION,
+        "status.addresses[]": ["type", "address"],
     },
     "ElementalMachineTemplate": {
         "spec": ["template"],
@@ -840,8 +876,9 @@ UPSTREAM_FREE_FORM = {
     },
 }
 UPSTREAM_ATOMIC = {  # x-kubernetes-map-type / x-kubernetes-list-type: atomic (server-side apply)
-    "ElementalHost": {"spec.bootstrapSecret", "spec.machineRef"},
+    "ElementalHost": {"spec.bootstrapSecret", "spec.machineRef", "status.addresses"},
     "ElementalMachine": {
+        "status.addresses",
         "spec.hostRef",
         "spec.selector",
         "spec.selector.matchExpressions",

@@ -321,3 +321,15 @@ def test_host_reset_and_released_by_the_operator_is_replaced(start_operator: Any
         capi.wait_gone(HOSTS, name)
         capi.wait_reason(EMS, "em", "AssociationReady", "MissingAvailableHosts")
         assert operator.kube.get(KUBE_HOSTS, capi.namespace, name) is None
+
+
+def test_the_hosts_addresses_reach_the_machine(start_operator: Any, capi: Capi) -> None:
+    start_operator()
+    capi.cluster()
+    capi.host("host")
+    capi.machine_pair("em")
+    capi.wait(EMS, "em", host_ref)
+    addresses = [{"type": "Hostname", "address": "host"}, {"type": "InternalIP", "address": "10.1.0.7"}]
+    capi.patch_status(HOSTS, "host", {"addresses": addresses})  # what the API records of the agent's report
+    em = capi.wait(EMS, "em", lambda o: o["status"].get("addresses") == addresses)
+    assert em["status"]["addresses"] == addresses

@@ -153,6 +153,7 @@ class ElementalMachineController(KubeHolder):
             em.forget_host()
             return Result(requeue_after=self.settings.requeue_period)
         em.set_true(ASSOCIATION_READY)
+        em.addresses = host.addresses  # what its agent reports, for Cluster API to show on the Machine
         self._release_stale_claims(em, host)
         if not host.installed:
             em.set_false(

@@ -570,3 +570,27 @@ def test_ready_says_deleting_while_the_machine_is_held(scene: Scene) -> None:
 
 def test_a_gone_machine_is_nothing_to_do(scene: Scene) -> None:
     assert scene.machines().reconcile(NS, "absent") == Result()
+
+
+# -- addresses ---------------------------------------------------------------------------------------------
+
+ADDRESSES = [{"type": "Hostname", "address": "host"}, {"type": "InternalIP", "address": "192.168.122.10"}]
+
+
+def test_the_hosts_addresses_are_the_machines(scene: Scene) -> None:
+    """status.addresses of the InfraMachine contract, as the host's agent reported them."""
+    associated_scene(scene)
+    _, em = reconcile(scene)
+    assert "addresses" not in em["status"]
+    scene.kube.change(HOSTS, NS, "host", lambda o: o.setdefault("status", {}).update(addresses=ADDRESSES))
+    _, em = reconcile(scene)
+    assert em["status"]["addresses"] == ADDRESSES
+
+    changed = [{"type": "InternalIP", "address": "192.168.122.11"}]
+    scene.kube.change(HOSTS, NS, "host", lambda o: o["status"].update(addresses=changed))
+    _, em = reconcile(scene)
+    assert em["status"]["addresses"] == changed
+
+    del scene.kube.objects[HOSTS][(NS, "host")]
+    _, em = reconcile(scene)
+    assert "addresses" not in em["status"]
