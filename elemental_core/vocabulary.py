@@ -11,7 +11,7 @@ GROUP = "infrastructure.cluster.x-k8s.io"
 VERSION = "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
 CAPI_GROUP = "cluster.x-k8s.io"
-CAPI_VERSION = "v1beta1"
+CAPI_VERSION = "v1beta2"  # Cluster and Machine as Cluster API >= 1.11 stores them
 API_PREFIX = "/elemental/v1"
 
 
@@ -47,6 +47,10 @@ LABEL_NEEDS_RESET = f"{_HOST}/needs-reset"
 LABEL_RESET = f"{_HOST}/reset"
 LABEL_IN_PLACE_UPDATE = f"{_HOST}/in-place-update"
 LABEL_CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
+# Cluster API's pause of one object, and the mark clusterctl move puts on what it deletes
+# from the cluster it moves away from (neither may make a host reset).
+ANNOTATION_PAUSED = "cluster.x-k8s.io/paused"
+ANNOTATION_DELETE_FOR_MOVE = "clusterctl.cluster.x-k8s.io/delete-for-move"
 
 # Upstream's one finalizer name, on ElementalHosts (held until the host has reset) and on
 # ElementalMachines (held until the machine's host is asked to reset).
@@ -99,6 +103,7 @@ PROVIDER_ID_READY = "ProviderIDReady"
 CAPI_CLUSTER_READY = "CAPIClusterReady"
 CONTROL_PLANE_ENDPOINT_READY = "ControlPlaneEndpointReady"
 CONTROL_PLANE_INITIALIZED = "ControlPlaneInitialized"
+PAUSED = "Paused"
 
 # -- condition reasons ---------------------------------------------------------------------------
 
@@ -123,11 +128,14 @@ MISSING_AVAILABLE_HOSTS = "MissingAvailableHosts"
 HOST_WAITING_FOR_INSTALL = "HostWaitingForInstall"
 HOST_WAITING_FOR_BOOTSTRAP = "HostWaitingForBootstrap"
 WAITING_FOR_CONTROL_PLANE_INITIALIZED = "WaitingForControlPlaneInitialized"
+WAITING_FOR_KUBECONFIG = "WaitingForKubeconfig"
 NODE_NOT_FOUND = "NodeNotFound"
 MISSING_CLUSTER_OWNER = "MissingClusterOwner"
 MISSING_CONTROL_PLANE_ENDPOINT = "MissingControlPlaneEndpoint"
 MISSING_API_ENDPOINT = "MissingAPIEndpoint"
 MISSING_SIGNING_KEY = "MissingSigningKey"
+PAUSED_REASON = "Paused"
+NOT_PAUSED = "NotPaused"
 
 # In-place update label values.
 IN_PLACE_UPDATE_PENDING = "pending"

@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 from elemental_core import conditions
+from elemental_core.conditions import READY_REASON
 from elemental_core.records import Host, ObjectRef
 from elemental_core.vocabulary import (
+    ANNOTATION_DELETE_FOR_MOVE,
+    ANNOTATION_PAUSED,
     CLUSTERS,
-    CONTROL_PLANE_INITIALIZED,
     ELEMENTAL_CLUSTERS,
     ELEMENTAL_MACHINES,
     FINALIZER,
@@ -35,6 +37,9 @@ from elemental_core.vocabulary import (
     LABEL_MACHINE_NAME,
     LABEL_NEEDS_RESET,
     MACHINES,
+    NOT_PAUSED,
+    PAUSED,
+    PAUSED_REASON,
     READY,
     REGISTRATIONS,
     Resource,
@@ -112,7 +117,22 @@ class ObjectView:
                 return str(reference["name"])
         return None
 
-    # -- labels -------------------------------------------------------------------------------
+    # -- labels and annotations ---------------------------------------------------------------
+
+    @property
+    def annotations(self) -> Mapping[str, str]:
+        annotations: Mapping[str, str] = self._meta.get("annotations") or {}
+        return annotations
+
+    @property
+    def paused_by_annotation(self) -> str | None:
+        """Why the object itself says it is not to be reconciled: Cluster API's paused
+        annotation, or clusterctl move deleting it from the cluster it moves away from."""
+        if ANNOTATION_PAUSED in self.annotations:
+            return f"{self.resource.kind} has the {ANNOTATION_PAUSED} annotation"
+        if ANNOTATION_DELETE_FOR_MOVE in self.annotations:
+            return f"{self.resource.kind} is being moved to another cluster ({ANNOTATION_DELETE_FOR_MOVE})"
+        return None
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -157,6 +177,14 @@ class ObjectView:
 
     # -- conditions ---------------------------------------------------------------------------
 
+    # Conditions in the v1beta2 contract's metav1 shape (ElementalMachine, ElementalCluster)
+    # rather than Cluster API v1beta1's (the hosts and registrations, as upstream).
+    v1beta2_conditions: ClassVar[bool] = False
+
+    @property
+    def generation(self) -> int:
+        return int(self._meta.get("generation") or 0)
+
     @property
     def conditions(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = (self.raw.get("status") or {}).get("conditions") or []
@@ -169,20 +197,52 @@ class ObjectView:
         return (self.condition(kind) or {}).get("status") == TRUE
 
     def set_condition(self, condition: dict[str, Any]) -> None:
-        self._status["conditions"] = conditions.set_condition(self.conditions, condition)
+        if self.v1beta2_conditions:
+            self._status["conditions"] = conditions.set_v1beta2_condition(
+                self.conditions, condition, self.generation
+            )
+        else:
+            self._status["conditions"] = conditions.set_condition(self.conditions, condition)
 
-    def set_true(self, kind: str) -> None:
-        self.set_condition({"type": kind, "status": TRUE, "severity": INFO})
+    def set_true(self, kind: str, reason: str = READY_REASON) -> None:
+        """True; the reason is kept only in the v1beta2 shape (v1beta1's True has none)."""
+        if self.v1beta2_conditions:
+            self.set_condition({"type": kind, "status": TRUE, "reason": reason})
+        else:
+            self.set_condition({"type": kind, "status": TRUE, "severity": INFO})
 
     def set_false(self, kind: str, severity: str, reason: str, message: str) -> None:
         self.set_condition(
             {"type": kind, "status": FALSE, "severity": severity, "reason": reason, "message": message}
         )
 
-    def summarize(self) -> None:
-        """Recomputes Ready from the other conditions (no status is made up when there are none)."""
-        if self.conditions:
+    def set_paused(self, why: str | None) -> None:
+        """The v1beta2 contract's Paused condition: True with why, or False."""
+        if why is None:
+            self.set_condition({"type": PAUSED, "status": FALSE, "reason": NOT_PAUSED})
+        else:
+            self.set_condition({"type": PAUSED, "status": TRUE, "reason": PAUSED_REASON, "message": why})
+
+    def summarize(self, deleting: str | None = None) -> None:
+        """Recomputes Ready from the other conditions (no status is made up when there are
+        none). `deleting` (v1beta2 shape only): Ready says the object is being deleted, and how far."""
+        if self.v1beta2_conditions:
+            if self.conditions or deleting is not None:
+                self._status["conditions"] = conditions.with_v1beta2_ready_summary(
+                    self.conditions, self.generation, deleting=deleting
+                )
+        elif self.conditions:
             self._status["conditions"] = conditions.with_ready_summary(self.conditions)
+
+    def refresh_observed_generation(self, before: Mapping[str, Any]) -> None:
+        """Every v1beta2 condition was observed at the generation this pass's write leaves:
+        one more than `before`'s when the pass changes the spec (kube-apiserver counts each
+        spec change), so a pass that sets the providerID needs no second write to catch up."""
+        if not (self.v1beta2_conditions and self.conditions):
+            return
+        spec_changed = (before.get("spec") or {}) != (self.raw.get("spec") or {})
+        generation = self.generation + (1 if spec_changed else 0)
+        self._status["conditions"] = [{**c, "observedGeneration": generation} for c in self.conditions]
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -207,9 +267,12 @@ class ObjectView:
         return status
 
     def _infrastructure_key(self, infrastructure: Resource) -> Key | None:
-        """spec.infrastructureRef of a Cluster API object, if it names that kind."""
+        """spec.infrastructureRef of a Cluster API v1beta2 object (a ContractVersionedObjectReference:
+        apiGroup, kind, name, in the object's namespace), if it names that kind."""
         ref = self._spec.get("infrastructureRef") or {}
-        return _ref_key(ref, self.namespace) if ref.get("kind") == infrastructure.kind else None
+        if ref.get("kind") != infrastructure.kind or ref.get("apiGroup") != infrastructure.group:
+            return None
+        return (self.namespace, str(ref["name"])) if ref.get("name") else None
 
 
 class RegistrationView(ObjectView):
@@ -313,6 +376,12 @@ class HostView(ObjectView):
         if machine.cluster_name:
             self.set_label(LABEL_CLUSTER_NAME, machine.cluster_name)
 
+    @property
+    def addresses(self) -> list[dict[str, Any]]:
+        """status.addresses: what the host's agent reported (Cluster API's MachineAddress list)."""
+        found: list[dict[str, Any]] = (self.raw.get("status") or {}).get("addresses") or []
+        return found
+
     def request_reset(self) -> None:
         """Asks the agent to reset the host (it reports back with the reset label)."""
         self.set_label(LABEL_NEEDS_RESET, "true")
@@ -351,7 +420,10 @@ class HostView(ObjectView):
 
 
 class ElementalMachineView(ObjectView):
+    """The InfraMachine of the v1beta2 contract (status.ready kept for v1beta1-contract readers)."""
+
     resource = ELEMENTAL_MACHINES
+    v1beta2_conditions = True
 
     @property
     def machine_owner(self) -> str | None:
@@ -379,9 +451,24 @@ class ElementalMachineView(ObjectView):
         self._writable_spec["hostRef"] = host.reference()
 
     def forget_host(self) -> None:
-        """The associated host is gone: so are its reference and the providerID made of it."""
+        """The associated host is gone: so are its reference, the providerID made of it and
+        its addresses."""
         self._writable_spec.pop("hostRef", None)
         self._writable_spec.pop("providerID", None)
+        self.addresses = []
+
+    @property
+    def addresses(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (self.raw.get("status") or {}).get("addresses") or []
+        return found
+
+    @addresses.setter
+    def addresses(self, addresses: list[dict[str, Any]]) -> None:
+        """status.addresses (the InfraMachine contract's), absent when there are none."""
+        if addresses:
+            self._status["addresses"] = [dict(a) for a in addresses]
+        elif "addresses" in (self.raw.get("status") or {}):
+            del self._status["addresses"]
 
     @property
     def provider_id(self) -> str | None:
@@ -397,11 +484,19 @@ class ElementalMachineView(ObjectView):
 
     @ready.setter
     def ready(self, value: bool) -> None:
+        """status.ready (v1beta1 contract) follows every pass; status.initialization.provisioned
+        (v1beta2) is set once the machine is first ready and stays: initialization completed."""
         self._status["ready"] = value
+        if value:
+            self._status["initialization"] = {"provisioned": True}
+
+    @property
+    def provisioned(self) -> bool:
+        return ((self.raw.get("status") or {}).get("initialization") or {}).get("provisioned") is True
 
 
 class MachineView(ObjectView):
-    """Cluster API's Machine (read only)."""
+    """Cluster API's Machine at cluster.x-k8s.io/v1beta2 (read only)."""
 
     resource = MACHINES
 
@@ -419,18 +514,38 @@ class MachineView(ObjectView):
 
 
 class ClusterView(ObjectView):
-    """Cluster API's Cluster (read only)."""
+    """Cluster API's Cluster at cluster.x-k8s.io/v1beta2 (read only)."""
 
     resource = CLUSTERS
 
     @property
+    def _initialization(self) -> Mapping[str, Any]:
+        initialization: Mapping[str, Any] = (self.raw.get("status") or {}).get("initialization") or {}
+        return initialization
+
+    @property
     def infrastructure_ready(self) -> bool:
-        return bool((self.raw.get("status") or {}).get("infrastructureReady"))
+        """status.initialization.infrastructureProvisioned (the InfraCluster said provisioned)."""
+        return self._initialization.get("infrastructureProvisioned") is True
+
+    @property
+    def paused(self) -> bool:
+        """spec.paused: Cluster API (and clusterctl move) asks every controller to leave the
+        cluster's objects alone."""
+        return self._spec.get("paused") is True
+
+    @property
+    def has_control_plane_provider(self) -> bool:
+        """spec.controlPlaneRef names a control plane object. Optional: without one the
+        control-plane Machines stand alone, and Cluster API says the control plane is
+        initialized only once the first of them has a Node (which needs our providerID)."""
+        return bool(self._spec.get("controlPlaneRef"))
 
     @property
     def control_plane_initialized(self) -> bool:
-        """A control plane is referenced and it reports itself initialized."""
-        return bool(self._spec.get("controlPlaneRef")) and self.condition_is_true(CONTROL_PLANE_INITIALIZED)
+        """A control plane is referenced and Cluster API reports it initialized
+        (status.initialization.controlPlaneInitialized, never unset once true)."""
+        return self.has_control_plane_provider and self._initialization.get("controlPlaneInitialized") is True
 
     @property
     def kubeconfig_secret(self) -> str:
@@ -443,7 +558,10 @@ class ClusterView(ObjectView):
 
 
 class ElementalClusterView(ObjectView):
+    """The InfraCluster of the v1beta2 contract (status.ready kept for v1beta1-contract readers)."""
+
     resource = ELEMENTAL_CLUSTERS
+    v1beta2_conditions = True
 
     @property
     def cluster_owner(self) -> str | None:
@@ -460,4 +578,11 @@ class ElementalClusterView(ObjectView):
 
     @ready.setter
     def ready(self, value: bool) -> None:
+        """As ElementalMachineView.ready: provisioned once, ready on every pass."""
         self._status["ready"] = value
+        if value:
+            self._status["initialization"] = {"provisioned": True}
+
+    @property
+    def provisioned(self) -> bool:
+        return ((self.raw.get("status") or {}).get("initialization") or {}).get("provisioned") is True

@@ -66,7 +66,10 @@ def _crd(crds: dict[str, Any], kind: dict[str, Any], spec: dict[str, Any]) -> di
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{kind['plural']}.{crds['group']}", "labels": dict(crds.get("labels", {}))},
+        "metadata": {
+            "name": f"{kind['plural']}.{crds['group']}",
+            "labels": {**crds.get("labels", {}), **kind.get("labels", {})},
+        },
         "spec": {
             "group": crds["group"],
             "names": names,

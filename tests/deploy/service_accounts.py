@@ -23,12 +23,12 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.controlplane import REPO_ROOT, ControlPlane, free_port
+from tests.controlplane import ControlPlane, free_port
 from tests.deploy.pki import SecretVolume, issue, make_ca, secret_files
 from tests.deploy.processes import Process, clean_env, script
 from tests.deploy.rendering import documents, envsubst
+from tests.kube_fixtures import capi_crd_files
 
-CAPI_CRD_DIR = REPO_ROOT / "operator" / "config" / "crd" / "capi"
 CERT_MANAGER_CRDS = Path(__file__).resolve().parent / "crds" / "cert-manager.yaml"
 API_DEPLOYMENT = "elemental-api"
 OPERATOR_DEPLOYMENT = "elemental-controller-manager"
@@ -41,11 +41,11 @@ class AuditedControlPlane(ControlPlane):
     and enforces owner-reference permissions (OwnerReferencesPermissionEnforcement, on in
     OpenShift and hardened clusters), so that least privilege is checked where it is strict.
 
-    Its CRDs: the Cluster API test CRDs and cert-manager's (both installed before a provider,
+    Its CRDs: Cluster API's Cluster and Machine and cert-manager's (both installed before a provider,
     as clusterctl does); the Elemental CRDs come with the components."""
 
     def __init__(self) -> None:
-        super().__init__(crd_paths=[*sorted(CAPI_CRD_DIR.glob("*.yaml")), CERT_MANAGER_CRDS])
+        super().__init__(crd_paths=[*capi_crd_files(), CERT_MANAGER_CRDS])
         self.audit_log = self.workdir / "audit.log"
         self.audit_policy = self.workdir / "audit-policy.yaml"
         policy = {

@@ -1,4 +1,5 @@
-"""The test control plane itself: a real kube-apiserver with the CAPI CRDs installed."""
+"""The test control plane itself: a real kube-apiserver with Cluster API's own Cluster and
+Machine CRDs installed (from the release scripts/envtest builds, without conversion webhook)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.controlplane import ControlPlane, ControlPlaneError
 pytest_plugins = ["tests.kube_fixtures"]
 
 GROUP = "cluster.x-k8s.io"
-VERSION = "v1beta1"
+VERSION = "v1beta2"
 Obj = dict[str, Any]
 
 
@@ -39,7 +40,7 @@ def cluster_body(name: str) -> Obj:
         "metadata": {"name": name},
         "spec": {
             "infrastructureRef": {
-                "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1",
+                "apiGroup": "infrastructure.cluster.x-k8s.io",
                 "kind": "ElementalCluster",
                 "name": name,
             },
@@ -74,18 +75,30 @@ def test_capi_crds_are_established(control_plane: ControlPlane) -> None:
             assert crd.status and crd.status.conditions
             conditions = {c.type: c.status for c in crd.status.conditions}
             assert conditions["Established"] == "True"
-            assert [v.name for v in crd.spec.versions if v.served and v.storage] == [VERSION]
+            # Cluster API's own CRD: both versions served, v1beta2 stored, and no conversion
+            # webhook (none runs here) between them.
+            assert [v.name for v in crd.spec.versions if v.served] == ["v1beta1", VERSION]
+            assert [v.name for v in crd.spec.versions if v.storage] == [VERSION]
+            assert crd.spec.conversion.strategy == "None"
+            assert crd.metadata.annotations["controller-gen.kubebuilder.io/version"]
 
 
-def test_cluster_and_machine_keep_arbitrary_spec_and_status(
+def test_cluster_and_machine_are_cluster_api_v1beta2(
     control_plane: ControlPlane, kube_namespace: str
 ) -> None:
+    """The real schemas: v1beta2 spec and status fields are kept, others are pruned, and a
+    v1beta1-shaped reference is refused."""
     cluster = create_object(control_plane, kube_namespace, "clusters", cluster_body("c1"))
     machine_spec = {
         "clusterName": "c1",
         "bootstrap": {"dataSecretName": "c1-bootstrap"},
-        "infrastructureRef": {"kind": "ElementalMachine", "name": "m1"},
+        "infrastructureRef": {
+            "apiGroup": "infrastructure.cluster.x-k8s.io",
+            "kind": "ElementalMachine",
+            "name": "m1",
+        },
         "providerID": "elemental://m1",
+        "failureDomain": "zone-a",
     }
     machine = create_object(
         control_plane,
@@ -95,15 +108,20 @@ def test_cluster_and_machine_keep_arbitrary_spec_and_status(
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "Machine",
             "metadata": {"name": "m1"},
-            "spec": machine_spec,
+            "spec": {**machine_spec, "notAField": True},
         },
     )
     assert cluster["metadata"]["uid"] and machine["metadata"]["uid"]
 
-    condition = {"type": "Ready", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"}
+    condition = {
+        "type": "ControlPlaneInitialized",
+        "status": "True",
+        "reason": "Initialized",
+        "message": "",
+        "lastTransitionTime": "2025-01-01T00:00:00Z",
+    }
     cluster_status = {
-        "infrastructureReady": True,
-        "controlPlaneReady": True,
+        "initialization": {"infrastructureProvisioned": True, "controlPlaneInitialized": True},
         "phase": "Provisioned",
         "conditions": [condition],
     }
@@ -113,15 +131,27 @@ def test_cluster_and_machine_keep_arbitrary_spec_and_status(
         objects.patch_namespaced_custom_object_status(
             GROUP, VERSION, kube_namespace, "clusters", "c1", {"status": cluster_status}
         )
-        machine_status = {"infrastructureReady": True, "nodeRef": {"name": "node-1"}}
+        machine_status = {
+            "initialization": {"infrastructureProvisioned": True},
+            "nodeRef": {"name": "node-1"},
+        }
         objects.patch_namespaced_custom_object_status(
             GROUP, VERSION, kube_namespace, "machines", "m1", {"status": machine_status}
         )
         got_cluster = get_object(objects, kube_namespace, "clusters", "c1")
         got_machine = get_object(objects, kube_namespace, "machines", "m1")
+        with pytest.raises(k8s.ApiException) as refused:
+            body = cluster_body("v1beta1-ref")
+            body["spec"]["infrastructureRef"] = {
+                "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1",
+                "kind": "ElementalCluster",
+                "name": "x",
+            }
+            objects.create_namespaced_custom_object(GROUP, VERSION, kube_namespace, "clusters", body)
 
+    assert refused.value.status == 422
     assert got_cluster["spec"] == cluster_body("c1")["spec"]
-    assert got_cluster["status"] == cluster_status
+    assert {k: got_cluster["status"][k] for k in cluster_status} == cluster_status
     assert got_machine["spec"] == machine_spec
     assert got_machine["status"] == machine_status
 

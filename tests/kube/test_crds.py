@@ -135,6 +135,11 @@ def condition(kind: str, status: str = "True", **extra: str) -> Obj:
     return {"type": kind, "status": status, "lastTransitionTime": "2025-01-01T00:00:00Z", **extra}
 
 
+def v1beta2_condition(kind: str, status: str = "True", reason: str = "Ready", **extra: Any) -> Obj:
+    """A condition in the v1beta2 contract's metav1 shape (ElementalMachine, ElementalCluster)."""
+    return condition(kind, status, reason=reason, message="", **extra)
+
+
 # -- the examples --------------------------------------------------------------------------
 
 
@@ -231,13 +236,47 @@ def test_status_ready_defaults_to_false_once_status_is_written(
     run_ok(control_plane, "apply", "-n", kube_namespace, "-f", str(example_path(kind)))
     assert "status" not in get_json(control_plane, kube_namespace, resource, name)
 
-    patch_status(control_plane, kube_namespace, resource, name, {"conditions": [condition("Ready", "False")]})
+    pending_ready = v1beta2_condition("Ready", "False", "Pending")
+    patch_status(control_plane, kube_namespace, resource, name, {"conditions": [pending_ready]})
     pending = get_json(control_plane, kube_namespace, resource, name)["status"]
     patch_status(control_plane, kube_namespace, resource, name, {"ready": True})
     ready = get_json(control_plane, kube_namespace, resource, name)["status"]
 
-    assert pending == {"ready": False, "conditions": [condition("Ready", "False")]}
+    assert pending == {"ready": False, "conditions": [pending_ready]}
     assert ready["ready"] is True
+
+
+@pytest.mark.parametrize("kind", ["ElementalCluster", "ElementalMachine"])
+def test_v1beta2_contract_status_fields(control_plane: ControlPlane, kube_namespace: str, kind: str) -> None:
+    """status.initialization.provisioned, and conditions in metav1 shape with observedGeneration
+    and, beside, v1beta1's severity; a condition without reason is refused."""
+    resource, name = PLURALS[kind], load_example(kind)["metadata"]["name"]
+    run_ok(control_plane, "apply", "-n", kube_namespace, "-f", str(example_path(kind)))
+    status = {
+        "ready": False,
+        "initialization": {"provisioned": True},
+        "conditions": [
+            v1beta2_condition("Ready", "False", "Deleting", observedGeneration=3, severity="Info"),
+            v1beta2_condition("Paused", "False", "NotPaused", observedGeneration=3),
+        ],
+    }
+    patch_status(control_plane, kube_namespace, resource, name, status)
+    assert get_json(control_plane, kube_namespace, resource, name)["status"] == status
+
+    no_reason = {"conditions": [{**v1beta2_condition("Ready"), "reason": ""}]}
+    refused = control_plane.kubectl(
+        "patch",
+        "-n",
+        kube_namespace,
+        resource,
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": no_reason}),
+    )
+    assert refused.returncode != 0
+    assert "status.conditions[0].reason" in refused.stderr
 
 
 @pytest.mark.parametrize("kind", ["ElementalCluster", "ElementalHost", "ElementalMachine"])
@@ -419,10 +458,14 @@ def test_get_elementalmachines_shows_the_printer_columns(
 ) -> None:
     machine_name = "edge-cluster-md-0-6fd9c-x7k2p"
     capi_machine = {
-        "apiVersion": "cluster.x-k8s.io/v1beta1",
+        "apiVersion": "cluster.x-k8s.io/v1beta2",
         "kind": "Machine",
         "metadata": {"name": machine_name, "labels": {LABEL_CLUSTER: "edge-cluster"}},
-        "spec": {"clusterName": "edge-cluster", "bootstrap": {"dataSecretName": f"{machine_name}-bootstrap"}},
+        "spec": {
+            "clusterName": "edge-cluster",
+            "bootstrap": {"dataSecretName": f"{machine_name}-bootstrap"},
+            "infrastructureRef": {"apiGroup": GROUP, "kind": "ElementalMachine", "name": "m"},
+        },
     }
     assert apply_doc(control_plane, kube_namespace, tmp_path, capi_machine).returncode == 0
     capi_machine = get_json(control_plane, kube_namespace, "machines.cluster.x-k8s.io", machine_name)
@@ -430,12 +473,12 @@ def test_get_elementalmachines_shows_the_printer_columns(
     machine = load_example("ElementalMachine")
     name = machine["metadata"]["name"]
     machine["metadata"]["ownerReferences"] = [
-        {"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Machine", "name": machine_name, "uid": uid}
+        {"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Machine", "name": machine_name, "uid": uid}
     ]
     machine["spec"]["providerID"] = f"elemental://{kube_namespace}/m-3f9c1d2a"
     applied = apply_doc(control_plane, kube_namespace, tmp_path, machine)
     assert applied.returncode == 0, applied.stderr
-    status = {"ready": True, "conditions": [condition("Ready")]}
+    status = {"ready": True, "conditions": [v1beta2_condition("Ready")]}
     patch_status(control_plane, kube_namespace, "elementalmachines", name, status)
 
     out = run_ok(control_plane, "get", "elementalmachines", "-n", kube_namespace)
@@ -520,7 +563,9 @@ def test_crd_names_label_subresources_and_columns(control_plane: ControlPlane, k
     got = crd(control_plane, kind)
     spec = got["spec"]
 
+    # The one version serves both Cluster API contracts (docs/CAPI-CONTRACT.md).
     assert got["metadata"]["labels"]["cluster.x-k8s.io/v1beta1"] == "v1beta1"
+    assert got["metadata"]["labels"]["cluster.x-k8s.io/v1beta2"] == "v1beta1"
     assert spec["group"] == GROUP and spec["scope"] == "Namespaced"
     names = spec["names"]
     assert (names["kind"], names["listKind"], names["plural"], names["singular"]) == (
@@ -538,6 +583,52 @@ def test_crd_names_label_subresources_and_columns(control_plane: ControlPlane, k
     assert columns == PRINTER_COLUMNS.get(kind, [])
 
 
+@pytest.mark.parametrize("kind", ["ElementalHost", "ElementalMachine"])
+def test_addresses_are_cluster_api_machine_addresses(
+    control_plane: ControlPlane, kube_namespace: str, kind: str
+) -> None:
+    resource, name = PLURALS[kind], load_example(kind)["metadata"]["name"]
+    run_ok(control_plane, "apply", "-n", kube_namespace, "-f", str(example_path(kind)))
+    addresses = [
+        {"type": kind_, "address": f"a-{index}"}
+        for index, kind_ in enumerate(["Hostname", "ExternalIP", "InternalIP", "ExternalDNS", "InternalDNS"])
+    ]
+    patch_status(control_plane, kube_namespace, resource, name, {"addresses": addresses})
+    assert get_json(control_plane, kube_namespace, resource, name)["status"]["addresses"] == addresses
+
+    refused = control_plane.kubectl(
+        "patch",
+        "-n",
+        kube_namespace,
+        resource,
+        name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"addresses": [{"type": "MAC", "address": "52:54:00:00:00:01"}]}}),
+    )
+    assert refused.returncode != 0
+    assert "status.addresses[0].type" in refused.stderr
+
+
+# What clusterctl move needs of the CRDs (cmd/clusterctl/client/cluster/objectgraph.go):
+# ElementalCluster and ElementalMachine come through their owner chain to the Cluster
+# (Cluster API sets those owners), registrations with everything they own (signing key
+# Secret, hosts), every host also on its own.
+MOVE_LABELS = {
+    "ElementalRegistration": {"clusterctl.cluster.x-k8s.io/move-hierarchy": ""},
+    "ElementalHost": {"clusterctl.cluster.x-k8s.io/move": ""},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PLURALS))
+def test_crds_carry_the_labels_clusterctl_move_needs(control_plane: ControlPlane, kind: str) -> None:
+    got = crd(control_plane, kind)["metadata"]["labels"]
+    assert {k: v for k, v in got.items() if k.startswith("clusterctl.cluster.x-k8s.io/")} == MOVE_LABELS.get(
+        kind, {}
+    )
+
+
 def test_machine_templates_are_in_the_cluster_api_category(control_plane: ControlPlane) -> None:
     names = crd(control_plane, "ElementalMachineTemplate")["spec"]["names"]
 
@@ -546,8 +637,11 @@ def test_machine_templates_are_in_the_cluster_api_category(control_plane: Contro
         assert "categories" not in crd(control_plane, kind)["spec"]["names"]
 
 
-def test_capi_contract_label_selects_exactly_the_six_kinds(control_plane: ControlPlane) -> None:
-    out = run_ok(control_plane, "get", "crd", "-l", "cluster.x-k8s.io/v1beta1=v1beta1", "-o", "name")
+@pytest.mark.parametrize("contract", ["v1beta1", "v1beta2"])
+def test_capi_contract_label_selects_exactly_the_six_kinds(
+    control_plane: ControlPlane, contract: str
+) -> None:
+    out = run_ok(control_plane, "get", "crd", "-l", f"cluster.x-k8s.io/{contract}=v1beta1", "-o", "name")
 
     ours = {n.split("/", 1)[1] for n in out.split() if n.endswith(f".{GROUP}")}
 
@@ -657,6 +751,10 @@ def under(prefix: str, names: tuple[str, ...]) -> set[str]:
 
 TEMPLATE = {"template", "template.metadata", "template.spec"}
 CONDITIONS = {"conditions"} | {f"conditions[].{name}" for name in CONDITION_FIELDS}
+# Not upstream's: the v1beta2 contract's (metav1 shape, v1beta1's severity beside).
+V1BETA2_CONDITIONS = CONDITIONS | {"conditions[].observedGeneration"}
+INITIALIZATION = {"initialization", "initialization.provisioned"}
+ADDRESSES = {"addresses", "addresses[].type", "addresses[].address"}
 FAILURE_DOMAINS = {"failureDomains", "failureDomains.*.attributes", "failureDomains.*.controlPlane"}
 CLUSTER_SPEC = {"controlPlaneEndpoint", "controlPlaneEndpoint.host", "controlPlaneEndpoint.port"}
 MACHINE_SPEC = (
@@ -692,7 +790,10 @@ AGENT = {
     "config.elemental.agent.workDir",
 }
 UPSTREAM_PATHS: dict[str, dict[str, set[str]]] = {
-    "ElementalCluster": {"spec": CLUSTER_SPEC, "status": {"ready"} | CONDITIONS | FAILURE_DOMAINS},
+    "ElementalCluster": {
+        "spec": CLUSTER_SPEC,
+        "status": {"ready"} | INITIALIZATION | V1BETA2_CONDITIONS | FAILURE_DOMAINS,
+    },
     "ElementalClusterTemplate": {
         "spec": TEMPLATE | {f"template.spec.{p}" for p in CLUSTER_SPEC},
     },
@@ -700,9 +801,13 @@ UPSTREAM_PATHS: dict[str, dict[str, set[str]]] = {
         "spec": under("bootstrapSecret", OBJECT_REFERENCE)
         | under("machineRef", OBJECT_REFERENCE)
         | {"osVersionManagement", "pubKey"},
-        "status": {"phase"} | CONDITIONS,
+        "status": {"phase"} | CONDITIONS | ADDRESSES,
     },
-    "ElementalMachine": {"spec": MACHINE_SPEC, "status": {"ready"} | CONDITIONS | FAILURE_DOMAINS},
+    # Upstream's status.failureDomains is no machine contract field: gone.
+    "ElementalMachine": {
+        "spec": MACHINE_SPEC,
+        "status": {"ready"} | INITIALIZATION | V1BETA2_CONDITIONS | ADDRESSES,
+    },
     "ElementalMachineTemplate": {
         "spec": TEMPLATE | {f"template.spec.{p}" for p in MACHINE_SPEC},
     },
@@ -717,20 +822,25 @@ UPSTREAM_PATHS: dict[str, dict[str, set[str]]] = {
     },
 }
 REQUIRED_IN_CONDITION = ["lastTransitionTime", "status", "type"]
+REQUIRED_IN_V1BETA2_CONDITION = ["lastTransitionTime", "message", "reason", "status", "type"]
 UPSTREAM_REQUIRED = {
     "ElementalCluster": {
         "spec.controlPlaneEndpoint": ["host", "port"],
-        "status.conditions[]": REQUIRED_IN_CONDITION,
+        "status.conditions[]": REQUIRED_IN_V1BETA2_CONDITION,
     },
     "ElementalClusterTemplate": {
         "spec": ["template"],
         "spec.template": ["spec"],
         "spec.template.spec.controlPlaneEndpoint": ["host", "port"],
     },
-    "ElementalHost": {"status.conditions[]": REQUIRED_IN_CONDITION},
+    "ElementalHost": {
+        "status.conditions[]": REQUIRED_IN_CONDITION,
+        "status.addresses[]": ["type", "address"],
+    },
     "ElementalMachine": {
         "spec.selector.matchExpressions[]": ["key", "operator"],
-        "status.conditions[]": REQUIRED_IN_CONDITION,
+        "status.conditions[]": REQUIRED_IN_V1BETA2_CONDITION,
+        "status.addresses[]": ["type", "address"],
     },
     "ElementalMachineTemplate": {
         "spec": ["template"],
@@ -766,8 +876,9 @@ UPSTREAM_FREE_FORM = {
     },
 }
 UPSTREAM_ATOMIC = {  # x-kubernetes-map-type / x-kubernetes-list-type: atomic (server-side apply)
-    "ElementalHost": {"spec.bootstrapSecret", "spec.machineRef"},
+    "ElementalHost": {"spec.bootstrapSecret", "spec.machineRef", "status.addresses"},
     "ElementalMachine": {
+        "status.addresses",
         "spec.hostRef",
         "spec.selector",
         "spec.selector.matchExpressions",

@@ -24,7 +24,7 @@ from tests.controlplane import ControlPlane
 from tests.helpers import wait_for
 
 G, V = "infrastructure.cluster.x-k8s.io", "v1beta1"
-CAPI_G = "cluster.x-k8s.io"
+CAPI_G, CAPI_V = "cluster.x-k8s.io", "v1beta2"  # Cluster API's objects as its v1.14 controllers write them
 HOSTS, EMS, REGS, ECLUSTERS = (
     "elementalhosts",
     "elementalmachines",
@@ -33,6 +33,7 @@ HOSTS, EMS, REGS, ECLUSTERS = (
 )
 MACHINES, CLUSTERS = "machines", "clusters"
 GROUP_OF = {MACHINES: CAPI_G, CLUSTERS: CAPI_G}
+VERSION_OF = {MACHINES: CAPI_V, CLUSTERS: CAPI_V}
 KIND_OF = {
     HOSTS: "ElementalHost",
     EMS: "ElementalMachine",
@@ -87,7 +88,13 @@ class Recorder:
         self.error: Exception | None = None
         self._stopped = False
         self._watch = watch.Watch()
-        self._args = (custom.list_namespaced_custom_object, GROUP_OF.get(plural, G), V, namespace, plural)
+        self._args = (
+            custom.list_namespaced_custom_object,
+            GROUP_OF.get(plural, G),
+            VERSION_OF.get(plural, V),
+            namespace,
+            plural,
+        )
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -149,18 +156,18 @@ class Capi:
     # -- generic ---------------------------------------------------------------------------
 
     def create(self, plural: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        group = GROUP_OF.get(plural, G)
-        obj = {"apiVersion": f"{group}/{V}", "kind": KIND_OF[plural], **body}
+        group, version = GROUP_OF.get(plural, G), VERSION_OF.get(plural, V)
+        obj = {"apiVersion": f"{group}/{version}", "kind": KIND_OF[plural], **body}
         obj["metadata"] = {"name": name, **(body.get("metadata") or {})}
         created: dict[str, Any] = self.custom.create_namespaced_custom_object(
-            group, V, self.namespace, plural, obj
+            group, version, self.namespace, plural, obj
         )
         return created
 
     def get(self, plural: str, name: str) -> dict[str, Any] | None:
         try:
             obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                GROUP_OF.get(plural, G), V, self.namespace, plural, name
+                GROUP_OF.get(plural, G), VERSION_OF.get(plural, V), self.namespace, plural, name
             )
         except ApiException as error:
             if error.status == 404:
@@ -170,25 +177,32 @@ class Capi:
 
     def list(self, plural: str) -> list[dict[str, Any]]:
         listing = self.custom.list_namespaced_custom_object(
-            GROUP_OF.get(plural, G), V, self.namespace, plural
+            GROUP_OF.get(plural, G), VERSION_OF.get(plural, V), self.namespace, plural
         )
         items: list[dict[str, Any]] = listing["items"]
         return items
 
     def patch(self, plural: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         patched: dict[str, Any] = self.custom.patch_namespaced_custom_object(
-            GROUP_OF.get(plural, G), V, self.namespace, plural, name, body
+            GROUP_OF.get(plural, G), VERSION_OF.get(plural, V), self.namespace, plural, name, body
         )
         return patched
 
     def patch_status(self, plural: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
         patched: dict[str, Any] = self.custom.patch_namespaced_custom_object_status(
-            GROUP_OF.get(plural, G), V, self.namespace, plural, name, {"status": status}
+            GROUP_OF.get(plural, G),
+            VERSION_OF.get(plural, V),
+            self.namespace,
+            plural,
+            name,
+            {"status": status},
         )
         return patched
 
     def delete(self, plural: str, name: str) -> None:
-        self.custom.delete_namespaced_custom_object(GROUP_OF.get(plural, G), V, self.namespace, plural, name)
+        self.custom.delete_namespaced_custom_object(
+            GROUP_OF.get(plural, G), VERSION_OF.get(plural, V), self.namespace, plural, name
+        )
 
     def wait(
         self, plural: str, name: str, check: Callable[[dict[str, Any]], Any], timeout: float = 20
@@ -240,37 +254,39 @@ class Capi:
         name: str = "cluster",
         infrastructure_ready: bool = True,
         control_plane_initialized: bool = False,
+        control_plane_ref: bool = True,
     ) -> dict[str, Any]:
-        self.create(
-            CLUSTERS,
-            name,
-            {
-                "spec": {
-                    "controlPlaneRef": {
-                        "apiVersion": "controlplane.cluster.x-k8s.io/v1beta1",
-                        "kind": "KubeadmControlPlane",
-                        "name": f"{name}-control-plane",
-                        "namespace": self.namespace,
-                    },
-                    "infrastructureRef": {"apiVersion": f"{G}/{V}", "kind": "ElementalCluster", "name": name},
-                }
-            },
-        )
+        """A Cluster, with a control-plane provider unless control_plane_ref is False."""
+        spec: dict[str, Any] = {
+            "infrastructureRef": {"apiGroup": G, "kind": "ElementalCluster", "name": name}
+        }
+        if control_plane_ref:
+            spec["controlPlaneRef"] = {
+                "apiGroup": "controlplane.cluster.x-k8s.io",
+                "kind": "KubeadmControlPlane",
+                "name": f"{name}-control-plane",
+            }
+        self.create(CLUSTERS, name, {"spec": spec})
         return self.cluster_status(name, infrastructure_ready, control_plane_initialized)
 
     def cluster_status(
         self, name: str, infrastructure_ready: bool, control_plane_initialized: bool
     ) -> dict[str, Any]:
-        conditions = [
-            {
-                "type": "ControlPlaneInitialized",
-                "status": "True" if control_plane_initialized else "False",
-                "lastTransitionTime": now(),
-                **({} if control_plane_initialized else {"reason": "WaitingForControlPlane"}),
-            }
-        ]
+        """What Cluster API's Cluster controller reports: status.initialization and the
+        (metav1) ControlPlaneInitialized condition."""
+        initialized = {
+            "type": "ControlPlaneInitialized",
+            "status": "True" if control_plane_initialized else "False",
+            "reason": "Initialized" if control_plane_initialized else "NotInitialized",
+            "message": "",
+            "lastTransitionTime": now(),
+        }
+        initialization = {
+            "infrastructureProvisioned": infrastructure_ready,
+            "controlPlaneInitialized": control_plane_initialized,
+        }
         return self.patch_status(
-            CLUSTERS, name, {"infrastructureReady": infrastructure_ready, "conditions": conditions}
+            CLUSTERS, name, {"initialization": initialization, "conditions": [initialized]}
         )
 
     def bootstrap_secret(self, name: str) -> None:
@@ -290,7 +306,7 @@ class Capi:
         spec: dict[str, Any] = {
             "clusterName": cluster,
             "bootstrap": {},
-            "infrastructureRef": {"apiVersion": f"{G}/{V}", "kind": "ElementalMachine", "name": infra_name},
+            "infrastructureRef": {"apiGroup": G, "kind": "ElementalMachine", "name": infra_name},
         }
         if bootstrap:
             self.bootstrap_secret(f"{name}-bootstrap")
@@ -306,7 +322,7 @@ class Capi:
     @staticmethod
     def owner_reference(machine: dict[str, Any]) -> dict[str, Any]:
         return {
-            "apiVersion": f"{CAPI_G}/{V}",
+            "apiVersion": f"{CAPI_G}/{CAPI_V}",
             "kind": "Machine",
             "name": machine["metadata"]["name"],
             "uid": machine["metadata"]["uid"],
@@ -356,7 +372,7 @@ class Capi:
         for plural in plurals:
             with contextlib.suppress(ApiException):
                 self.custom.delete_collection_namespaced_custom_object(
-                    GROUP_OF.get(plural, G), V, self.namespace, plural
+                    GROUP_OF.get(plural, G), VERSION_OF.get(plural, V), self.namespace, plural
                 )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -238,7 +238,7 @@ def test_converged_state_is_stable(
             "metadata": {
                 "ownerReferences": [
                     {
-                        "apiVersion": "cluster.x-k8s.io/v1beta1",
+                        "apiVersion": "cluster.x-k8s.io/v1beta2",
                         "kind": "Cluster",
                         "name": "cluster",
                         "uid": (capi.get("clusters", "cluster") or {})["metadata"]["uid"],

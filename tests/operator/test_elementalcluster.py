@@ -12,7 +12,7 @@ def owned_by(capi: Capi, cluster: str) -> dict[str, Any]:
     uid = (capi.get(CLUSTERS, cluster) or {})["metadata"]["uid"]
     return {
         "ownerReferences": [
-            {"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "name": cluster, "uid": uid}
+            {"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Cluster", "name": cluster, "uid": uid}
         ]
     }
 
@@ -29,13 +29,15 @@ def test_missing_owner_then_owner_with_endpoint_is_ready(start_operator: Any, ca
     ec = capi.wait(ECLUSTERS, "ec", lambda o: bool(o["status"].get("ready")))
     for kind in ("Ready", "CAPIClusterReady", "ControlPlaneEndpointReady"):
         assert is_true(ec, kind), ec["status"]
+        assert (condition(ec, kind) or {})["reason"] == "Ready"
+    assert ec["status"]["initialization"] == {"provisioned": True}  # the v1beta2 contract
 
 
 def test_owner_reference_to_a_cluster_not_there_yet(start_operator: Any, capi: Capi) -> None:
     """An owner that does not exist is no owner (upstream fetches it); the Cluster's arrival
     wakes the ElementalCluster its infrastructureRef names."""
     start_operator()
-    reference = {"apiVersion": "cluster.x-k8s.io/v1beta1", "kind": "Cluster", "name": "cluster", "uid": "0"}
+    reference = {"apiVersion": "cluster.x-k8s.io/v1beta2", "kind": "Cluster", "name": "cluster", "uid": "0"}
     capi.create(
         ECLUSTERS,
         "cluster",

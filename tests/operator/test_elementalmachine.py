@@ -138,6 +138,33 @@ def test_every_condition_reason_on_the_way_to_ready(
     assert downstream.provider_id(host_name) == provider_id
     for kind in ("Ready", "AssociationReady", "HostReady", "ProviderIDReady"):
         assert is_true(em, kind), em["status"]["conditions"]
+    # The v1beta2 contract, as kube-apiserver stored it: provisioned, metav1 conditions
+    # observed at the generation the providerID write made.
+    assert em["status"]["initialization"] == {"provisioned": True}
+    for item in em["status"]["conditions"]:
+        assert item["reason"] == ("NotPaused" if item["type"] == "Paused" else "Ready"), item
+        assert item["message"] == "", item
+        assert item["observedGeneration"] == em["metadata"]["generation"], item
+
+
+def test_without_control_plane_ref_the_machine_gets_its_provider_id(
+    start_operator: Any, capi: Capi, downstream: Downstream
+) -> None:
+    """A Cluster without spec.controlPlaneRef (stand-alone control-plane Machines): its
+    ControlPlaneInitialized stays False until a Node has our providerID, so the machine
+    waits for the kubeconfig Secret and the Node only."""
+    start_operator()
+    host_name = f"host-{capi.suffix}"
+    capi.cluster(control_plane_ref=False, control_plane_initialized=False)
+    capi.host(host_name, bootstrapped=True)
+    capi.machine_pair("em")
+    capi.wait_reason(EMS, "em", "ProviderIDReady", "WaitingForKubeconfig")
+    capi.kubeconfig_secret("cluster", downstream)
+    capi.wait_reason(EMS, "em", "ProviderIDReady", "NodeNotFound")
+    downstream.create_node(host_name)
+    em = capi.wait(EMS, "em", lambda o: bool(o["status"].get("ready")))
+    assert em["spec"]["providerID"] == f"elemental://{capi.namespace}/{host_name}"
+    assert downstream.provider_id(host_name) == em["spec"]["providerID"]
 
 
 def test_association_honours_the_selector(start_operator: Any, capi: Capi) -> None:
@@ -258,8 +285,17 @@ def test_machine_deletion_resets_the_host_and_releases_the_finalizer(start_opera
     taken = host_ref(em)
     bystander = "host-b" if taken == "host-a" else "host-a"
 
-    capi.delete(EMS, "em")
-    capi.wait_gone(EMS, "em")
+    recorder = Recorder(capi.custom, capi.namespace, EMS)
+    try:
+        capi.delete(EMS, "em")
+        capi.wait_gone(EMS, "em")
+        # Ready covered the deletion: False, Deleting, written while the finalizer held it.
+        deleting = [o for o in recorder.seen if reason(o, "Ready") == "Deleting"]
+        assert deleting, recorder.reasons("em", "Ready")
+        assert (condition(deleting[0], "Ready") or {})["message"] == f"ElementalHost '{taken}' asked to reset"
+        assert FINALIZER in deleting[0]["metadata"]["finalizers"]
+    finally:
+        recorder.stop()
     host = capi.get(HOSTS, taken or "") or {}
     assert labels(host)[LABEL_NEEDS_RESET] == "true"
     assert LABEL_NEEDS_RESET not in labels(capi.get(HOSTS, bystander))
@@ -285,3 +321,15 @@ def test_host_reset_and_released_by_the_operator_is_replaced(start_operator: Any
         capi.wait_gone(HOSTS, name)
         capi.wait_reason(EMS, "em", "AssociationReady", "MissingAvailableHosts")
         assert operator.kube.get(KUBE_HOSTS, capi.namespace, name) is None
+
+
+def test_the_hosts_addresses_reach_the_machine(start_operator: Any, capi: Capi) -> None:
+    start_operator()
+    capi.cluster()
+    capi.host("host")
+    capi.machine_pair("em")
+    capi.wait(EMS, "em", host_ref)
+    addresses = [{"type": "Hostname", "address": "host"}, {"type": "InternalIP", "address": "10.1.0.7"}]
+    capi.patch_status(HOSTS, "host", {"addresses": addresses})  # what the API records of the agent's report
+    em = capi.wait(EMS, "em", lambda o: o["status"].get("addresses") == addresses)
+    assert em["status"]["addresses"] == addresses

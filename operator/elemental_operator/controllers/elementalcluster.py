@@ -15,6 +15,7 @@ from elemental_core.vocabulary import (
     Resource,
 )
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
+from elemental_operator.controllers.pause import pause_reason
 from elemental_operator.views import ERROR, ClusterView, ElementalClusterView, Key
 
 
@@ -30,13 +31,25 @@ class ElementalClusterController(KubeHolder):
         if before is None:
             return Result()
         cluster = ElementalClusterView(copy.deepcopy(before))
+        paused = pause_reason(self.kube, cluster, cluster.cluster_owner)
+        cluster.set_paused(paused)
+        if paused is not None:
+            cluster.summarize()
+            cluster.refresh_observed_generation(before)
+            self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster.raw)
+            return Result()
         if cluster.deleting:
+            # Nothing of ours to clean up (no finalizer): Ready says what holds it is someone else's.
+            cluster.summarize(deleting="ElementalCluster is being deleted")
+            cluster.refresh_observed_generation(before)
+            self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster.raw)
             return Result()
         owner = cluster.cluster_owner
         decide(
             cluster, owner_found=owner is not None and self.kube.get(CLUSTERS, namespace, owner) is not None
         )
         cluster.summarize()
+        cluster.refresh_observed_generation(before)
         self.kube.apply_changes(ELEMENTAL_CLUSTERS, before, cluster.raw)
         return Result()
 

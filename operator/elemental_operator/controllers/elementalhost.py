@@ -13,10 +13,12 @@ from typing import Any
 from elemental_core.hosts import marked_for_reset, may_be_released
 from elemental_core.vocabulary import (
     BOOTSTRAP_READY,
+    CLUSTERS,
     ELEMENTAL_MACHINES,
     HOSTS,
     IN_PLACE_UPDATE_NOT_PENDING,
     INSTALLATION_READY,
+    LABEL_CLUSTER_NAME,
     OS_VERSION_READY,
     REGISTRATION_READY,
     RESET_READY,
@@ -24,7 +26,8 @@ from elemental_core.vocabulary import (
     Resource,
 )
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
-from elemental_operator.views import INFO, WARNING, ElementalMachineView, HostView, Key
+from elemental_operator.controllers.pause import pause_reason
+from elemental_operator.views import INFO, WARNING, ClusterView, ElementalMachineView, HostView, Key
 
 
 class ElementalHostController(KubeHolder):
@@ -32,13 +35,23 @@ class ElementalHostController(KubeHolder):
     resource = HOSTS
 
     def watches(self) -> dict[Resource, Mapper]:
-        return {ELEMENTAL_MACHINES: _machine_to_host}
+        return {ELEMENTAL_MACHINES: _machine_to_host, CLUSTERS: self._cluster_to_hosts}
+
+    def _cluster_to_hosts(self, cluster: dict[str, Any]) -> list[Key]:
+        """A Cluster's hosts (by their cluster-name label): unpausing resumes their work."""
+        view = ClusterView(cluster)
+        hosts = [HostView(raw) for raw in self.kube.scan(HOSTS, view.namespace)]
+        return [host.key for host in hosts if host.label(LABEL_CLUSTER_NAME) == view.name]
 
     def reconcile(self, namespace: str, name: str) -> Result:
         before = self.kube.get(HOSTS, namespace, name)
         if before is None:
             return Result()
         host = HostView(copy.deepcopy(before))
+        if pause_reason(self.kube, host, host.label(LABEL_CLUSTER_NAME)) is not None:
+            # A host of a paused cluster (or being moved) is neither asked to reset nor
+            # released: after clusterctl move it keeps running for the cluster it went to.
+            return Result()
         if host.deleting:
             if host.holds_finalizer:
                 reconcile_delete(host)

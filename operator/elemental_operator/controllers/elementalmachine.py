@@ -2,7 +2,7 @@
 links it to the Machine's bootstrap data, sets the providerID, and resets the host when the
 machine goes away.
 
-Every wait (no host yet, control plane not initialized, Node not there yet) is a condition
+Every wait (no host yet, control plane not initialized, no workload kubeconfig or Node yet) is a condition
 and a look again after `requeue_period`, never an exception: exceptions are for failures,
 and the work queue gives up on those after a bounded number of retries."""
 
@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from elemental_core import selectors
+from elemental_core.conditions import DELETING
 from elemental_core.vocabulary import (
     ASSOCIATED_HOST_NOT_FOUND,
     ASSOCIATION_READY,
@@ -32,11 +33,14 @@ from elemental_core.vocabulary import (
     MISSING_MACHINE_OWNER,
     NODE_NOT_FOUND,
     PROVIDER_ID_READY,
+    READY,
     WAITING_FOR_CONTROL_PLANE_INITIALIZED,
+    WAITING_FOR_KUBECONFIG,
     Resource,
 )
 from elemental_kube.errors import Conflict, NotFound
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
+from elemental_operator.controllers.pause import pause_reason
 from elemental_operator.views import (
     ERROR,
     INFO,
@@ -64,21 +68,30 @@ class ElementalMachineController(KubeHolder):
         if before is None:
             return Result()
         machine = ElementalMachineView(copy.deepcopy(before))
+        paused = pause_reason(self.kube, machine, machine.cluster_name)
+        machine.set_paused(paused)
+        if paused is not None:
+            # Not even a deletion goes on: clusterctl move deletes a paused machine from the
+            # cluster it leaves while its host keeps running for the cluster it goes to.
+            machine.summarize(deleting=f"Deletion paused: {paused}" if machine.deleting else None)
+            machine.refresh_observed_generation(before)
+            self.kube.apply_changes(ELEMENTAL_MACHINES, before, machine.raw)
+            return Result()
+        if machine.deleting:
+            # Needs neither the Machine nor the Cluster: an orphan still resets its host.
+            self._reconcile_delete(before, machine)
+            return Result()
         result = Result()
         try:
             result = self._reconcile(machine)
         finally:
             # Status is written once, on the way out, whatever happened.
             machine.summarize()
+            machine.refresh_observed_generation(before)
             self.kube.apply_changes(ELEMENTAL_MACHINES, before, machine.raw)
         return result
 
     def _reconcile(self, em: ElementalMachineView) -> Result:
-        if em.deleting:
-            # Needs neither the Machine nor the Cluster: an orphan still resets its host.
-            if em.holds_finalizer:
-                self._reconcile_delete(em)
-            return Result()
         owner = em.machine_owner
         capi_machine = MachineView.of(self.kube.get(MACHINES, em.namespace, owner)) if owner else None
         if capi_machine is None:
@@ -140,6 +153,7 @@ class ElementalMachineController(KubeHolder):
             em.forget_host()
             return Result(requeue_after=self.settings.requeue_period)
         em.set_true(ASSOCIATION_READY)
+        em.addresses = host.addresses  # what its agent reports, for Cluster API to show on the Machine
         self._release_stale_claims(em, host)
         if not host.installed:
             em.set_false(
@@ -150,7 +164,9 @@ class ElementalMachineController(KubeHolder):
             _waiting_for_bootstrap(em, host)
             return Result()
         em.set_true(HOST_READY)
-        if not cluster.control_plane_initialized:
+        # Without a control-plane provider nothing would ever say "initialized" before this
+        # machine's Node has its providerID: the kubeconfig Secret and the Node are waited for.
+        if cluster.has_control_plane_provider and not cluster.control_plane_initialized:
             em.set_false(
                 PROVIDER_ID_READY,
                 INFO,
@@ -237,6 +253,13 @@ class ElementalMachineController(KubeHolder):
                 "waiting for the workload cluster's kubeconfig",
                 extra={"machine": em.name, "secret": cluster.kubeconfig_secret},
             )
+            em.set_false(
+                PROVIDER_ID_READY,
+                INFO,
+                WAITING_FOR_KUBECONFIG,
+                f"Waiting for the kubeconfig Secret '{cluster.kubeconfig_secret}' of downstream "
+                f"cluster '{cluster.name}'.",
+            )
             return False
         try:
             self.kube.set_node_provider_id(secret[KUBECONFIG_VALUE_FIELD], host.name, wanted)
@@ -252,7 +275,16 @@ class ElementalMachineController(KubeHolder):
         em.set_true(PROVIDER_ID_READY)
         return True
 
-    def _reconcile_delete(self, em: ElementalMachineView) -> None:
+    def _reconcile_delete(self, before: dict[str, Any], em: ElementalMachineView) -> None:
+        """Asks the host to reset, says so in Ready (False, Deleting: what Cluster API mirrors
+        into the Machine while it waits), then lets the machine go. Without our finalizer
+        (someone else's holds the machine) Ready says that, once."""
+        if not em.holds_finalizer:
+            if (em.condition(READY) or {}).get("reason") != DELETING:
+                em.summarize(deleting="Waiting for other finalizers")
+                em.refresh_observed_generation(before)
+                self.kube.apply_changes(ELEMENTAL_MACHINES, before, em.raw)
+            return
         host_key = em.host_key
         host = HostView.of(self.kube.get(HOSTS, *host_key)) if host_key else None
         if host is not None and not host.label_is_true(LABEL_NEEDS_RESET):
@@ -260,7 +292,12 @@ class ElementalMachineController(KubeHolder):
             after.request_reset()
             self.kube.apply_changes(HOSTS, host.raw, after.raw)
             log.info("host asked to reset", extra={"machine": em.name, "host": host.name})
-        em.remove_finalizer()
+        em.summarize(deleting=f"ElementalHost '{host.name}' asked to reset" if host else "No host to reset")
+        em.refresh_observed_generation(before)
+        written = self.kube.apply_changes(ELEMENTAL_MACHINES, before, em.raw)
+        released = ElementalMachineView(copy.deepcopy(written))
+        released.remove_finalizer()
+        self.kube.apply_changes(ELEMENTAL_MACHINES, written, released.raw)
 
     def _cluster_to_machines(self, cluster: dict[str, Any]) -> list[Key]:
         view = ClusterView(cluster)

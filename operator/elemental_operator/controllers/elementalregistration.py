@@ -35,7 +35,7 @@ class ElementalRegistrationController(KubeHolder):
         if before is None:
             return Result()
         registration = RegistrationView(copy.deepcopy(before))
-        if registration.deleting:
+        if registration.deleting or registration.paused_by_annotation is not None:
             return Result()
         if registration.private_key_ref is None:
             self._create_signing_key(registration)

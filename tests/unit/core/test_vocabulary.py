@@ -11,7 +11,7 @@ from elemental_core.vocabulary import HOSTS, MACHINES, REGISTRATIONS, Resource
 def test_api_version_is_group_slash_version() -> None:
     assert Resource("g.example", "v2", "things", "Thing").api_version == "g.example/v2"
     assert HOSTS.api_version == "infrastructure.cluster.x-k8s.io/v1beta1"
-    assert MACHINES.api_version == "cluster.x-k8s.io/v1beta1"
+    assert MACHINES.api_version == "cluster.x-k8s.io/v1beta2"
     assert (REGISTRATIONS.plural, REGISTRATIONS.kind) == ("elementalregistrations", "ElementalRegistration")
 
 

@@ -2,6 +2,7 @@
 door to the cluster, with the semantics they rely on and nothing more.
 
 - objects are stored per resource and key; reads hand out copies;
+- metadata.generation counts spec changes (as for a CRD with a status subresource);
 - apply_changes writes the merge-patch diff of `before` and `after` (the same diff
   elemental_kube sends), bumps resourceVersion, and raises Conflict when `before` is not the
   stored version (as kube-apiserver does with the resourceVersion the patch carries);
@@ -65,6 +66,7 @@ class FakeKube:
         meta = stored.setdefault("metadata", {})
         meta.setdefault("namespace", "default")
         meta.setdefault("uid", f"uid-{next(self._uids)}")
+        meta.setdefault("generation", 1)
         meta["resourceVersion"] = str(next(self._versions))
         self.objects.setdefault(resource, {})[(meta["namespace"], meta["name"])] = stored
         return copy.deepcopy(stored)
@@ -72,7 +74,10 @@ class FakeKube:
     def change(self, resource: Resource, namespace: str, name: str, change: Change) -> None:
         """Someone else's write: the stored object changes and gets a new version."""
         stored = self.objects[resource][(namespace, name)]
+        spec = copy.deepcopy(stored.get("spec"))
         change(stored)
+        if stored.get("spec") != spec:
+            stored["metadata"]["generation"] = stored["metadata"].get("generation", 1) + 1
         stored["metadata"]["resourceVersion"] = str(next(self._versions))
 
     def before_next_write(self, resource: Resource, namespace: str, name: str, change: Change) -> None:
@@ -130,7 +135,10 @@ class FakeKube:
         main = patching.object_patch(before, after)
         if main is not None:
             self._check_version(resource, key, main)
+            spec = copy.deepcopy(stored.get("spec") or {})
             merge(stored, main)
+            if (stored.get("spec") or {}) != spec:
+                stored["metadata"]["generation"] = stored["metadata"].get("generation", 1) + 1
             built_on = stored["metadata"]["resourceVersion"] = str(next(self._versions))
             if stored["metadata"].get("deletionTimestamp") and not stored["metadata"].get("finalizers"):
                 del self.objects[resource][key]  # the last finalizer went: the object is gone

@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from elemental_core.vocabulary import (
-    CAPI_GROUP,
     CLUSTERS,
-    CONTROL_PLANE_INITIALIZED,
     ELEMENTAL_CLUSTERS,
     ELEMENTAL_MACHINES,
     FINALIZER,
@@ -110,19 +108,32 @@ class Scene:
         return self.kube.add(HOSTS, {"metadata": metadata, "spec": spec or {}})
 
     def cluster(
-        self, name: str = "cluster", *, infrastructure_ready: bool = True, initialized: bool = False
+        self,
+        name: str = "cluster",
+        *,
+        infrastructure_ready: bool = True,
+        initialized: bool = False,
+        control_plane_ref: bool = True,
     ) -> dict[str, Any]:
+        """A v1beta2 Cluster; with a control-plane provider (controlPlaneRef) unless told
+        otherwise, `initialized` being what Cluster API reports of that control plane."""
         spec: dict[str, Any] = {
             "infrastructureRef": {
-                "apiVersion": ELEMENTAL_CLUSTERS.api_version,
+                "apiGroup": ELEMENTAL_CLUSTERS.group,
                 "kind": ELEMENTAL_CLUSTERS.kind,
                 "name": name,
             }
         }
-        status: dict[str, Any] = {"infrastructureReady": infrastructure_ready}
+        initialization: dict[str, Any] = {"infrastructureProvisioned": infrastructure_ready}
+        if control_plane_ref:
+            spec["controlPlaneRef"] = {
+                "apiGroup": "controlplane.cluster.x-k8s.io",
+                "kind": "KThreesControlPlane",
+                "name": f"{name}-cp",
+            }
         if initialized:
-            spec["controlPlaneRef"] = {"kind": "KThreesControlPlane", "name": f"{name}-cp"}
-            status["conditions"] = [{"type": CONTROL_PLANE_INITIALIZED, "status": "True"}]
+            initialization["controlPlaneInitialized"] = True
+        status = {"initialization": initialization}
         return self.kube.add(
             CLUSTERS, {"metadata": {"name": name, "namespace": NS}, "spec": spec, "status": status}
         )
@@ -146,7 +157,7 @@ class Scene:
         machine_spec: dict[str, Any] = {
             "clusterName": cluster or "",
             "infrastructureRef": {
-                "apiVersion": ELEMENTAL_MACHINES.api_version,
+                "apiGroup": ELEMENTAL_MACHINES.group,
                 "kind": ELEMENTAL_MACHINES.kind,
                 "name": name,
             },
@@ -179,7 +190,7 @@ class Scene:
         if owner is not None:
             metadata["ownerReferences"] = [
                 {
-                    "apiVersion": f"{CAPI_GROUP}/v1beta1",
+                    "apiVersion": CLUSTERS.api_version,
                     "kind": CLUSTERS.kind,
                     "name": owner,
                     "uid": "cluster-uid",

@@ -31,9 +31,11 @@ from elemental_core.vocabulary import (
     MISSING_CLUSTER_INFRASTRUCTURE_READY,
     MISSING_MACHINE_OWNER,
     NODE_NOT_FOUND,
+    PAUSED,
     PROVIDER_ID_READY,
     READY,
     WAITING_FOR_CONTROL_PLANE_INITIALIZED,
+    WAITING_FOR_KUBECONFIG,
 )
 from elemental_operator.controllers.base import Result
 from tests.unit.operator.scene import KUBECONFIG, NS, REQUEUE, Scene, condition, labels, state
@@ -194,7 +196,7 @@ def test_a_free_host_is_linked_both_ways(scene: Scene) -> None:
         LABEL_ELEMENTAL_MACHINE_NAME: "em",
         LABEL_CLUSTER_NAME: "cluster",
     }
-    assert state(em, ASSOCIATION_READY) == ("True", "Info", "")
+    assert state(em, ASSOCIATION_READY) == ("True", "", "Ready")
     assert state(em, HOST_READY) == ("False", "Info", HOST_WAITING_FOR_BOOTSTRAP)
     assert (condition(em, HOST_READY) or {})[
         "message"
@@ -303,9 +305,14 @@ def test_every_host_taken_meanwhile_means_none_available(scene: Scene) -> None:
 
 
 def associated_scene(
-    scene: Scene, *, bootstrapped: bool = False, installed: bool = True, initialized: bool = False
+    scene: Scene,
+    *,
+    bootstrapped: bool = False,
+    installed: bool = True,
+    initialized: bool = False,
+    control_plane_ref: bool = True,
 ) -> None:
-    scene.cluster(initialized=initialized)
+    scene.cluster(initialized=initialized, control_plane_ref=control_plane_ref)
     scene.machine_pair()
     scene.host("host", installed=installed, bootstrapped=bootstrapped)
     link_by_hand(scene, "host")
@@ -316,7 +323,7 @@ def test_a_host_not_installed_is_waited_for(scene: Scene) -> None:
     associated_scene(scene, installed=False)
     result, em = reconcile(scene)
     assert result == Result()
-    assert state(em, ASSOCIATION_READY) == ("True", "Info", "")
+    assert state(em, ASSOCIATION_READY) == ("True", "", "Ready")
     assert state(em, HOST_READY) == ("False", "Error", HOST_WAITING_FOR_INSTALL)
     assert (condition(em, HOST_READY) or {})["message"] == "ElementalHost 'host' is not installed."
 
@@ -333,14 +340,28 @@ def test_a_control_plane_not_initialized_is_waited_for(scene: Scene) -> None:
     associated_scene(scene, bootstrapped=True)
     result, em = reconcile(scene)
     assert result == WAIT
-    assert state(em, HOST_READY) == ("True", "Info", "")
+    assert state(em, HOST_READY) == ("True", "", "Ready")
     assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_CONTROL_PLANE_INITIALIZED)
     assert "providerID" not in em["spec"]
 
 
-def test_a_control_plane_ref_without_initialized_is_not_initialized(scene: Scene) -> None:
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"initialization": {"infrastructureProvisioned": True, "controlPlaneInitialized": False}},
+        # The condition alone (what a v1beta1 reader looked at) is not the v1beta2 contract field.
+        {
+            "initialization": {"infrastructureProvisioned": True},
+            "conditions": [{"type": "ControlPlaneInitialized", "status": "True", "reason": "Initialized"}],
+        },
+    ],
+    ids=["false", "condition-only"],
+)
+def test_a_control_plane_not_reported_initialized_is_not_initialized(
+    scene: Scene, status: dict[str, Any]
+) -> None:
     associated_scene(scene, bootstrapped=True, initialized=True)
-    scene.kube.change(CLUSTERS, NS, "cluster", lambda o: o["status"].pop("conditions"))
+    scene.kube.change(CLUSTERS, NS, "cluster", lambda o: o.update(status=status))
     result, em = reconcile(scene)
     assert result == WAIT
     assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_CONTROL_PLANE_INITIALIZED)
@@ -359,6 +380,22 @@ def test_the_provider_id_is_set_on_the_node_and_the_machine(scene: Scene) -> Non
     assert em["status"]["ready"] is True
     for kind in (READY, ASSOCIATION_READY, HOST_READY, PROVIDER_ID_READY):
         assert (condition(em, kind) or {})["status"] == "True", kind
+
+    # The v1beta2 contract: initialization completed, metav1 conditions observed at the
+    # generation the providerID write made (the same pass, no catching up afterwards).
+    assert em["status"]["initialization"] == {"provisioned": True}
+    assert em["metadata"]["generation"] == 3  # created, hostRef, providerID
+    for item in em["status"]["conditions"]:
+        assert set(item) == {
+            "type",
+            "status",
+            "reason",
+            "message",
+            "observedGeneration",
+            "lastTransitionTime",
+        }
+        expected_reason = "NotPaused" if item["type"] == PAUSED else "Ready"
+        assert (item["reason"], item["observedGeneration"]) == (expected_reason, 3)
 
     # Converged: nothing is written again, here or in the workload cluster.
     _, again = reconcile(scene)
@@ -388,14 +425,44 @@ def test_a_kubeconfig_not_there_yet_is_waited_for(scene: Scene) -> None:
     scene.kube.nodes["host"] = None
     result, em = reconcile(scene)
     assert result == WAIT
+    assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_KUBECONFIG)
+    assert (condition(em, PROVIDER_ID_READY) or {})["message"] == (
+        "Waiting for the kubeconfig Secret 'cluster-kubeconfig' of downstream cluster 'cluster'."
+    )
     assert "providerID" not in em["spec"]
     assert not em["status"]["ready"]
     assert scene.kube.nodes["host"] is None
 
 
+def test_without_a_control_plane_provider_the_kubeconfig_and_node_are_waited_for(scene: Scene) -> None:
+    """No controlPlaneRef: Cluster API calls the control plane initialized only once the
+    first control-plane Machine has a Node, which needs this providerID. So nothing waits
+    for ControlPlaneInitialized; the workload cluster's kubeconfig and the Node are looked
+    for again every requeue period until they are there."""
+    associated_scene(scene, bootstrapped=True, control_plane_ref=False)
+    result, em = reconcile(scene)
+    assert result == WAIT
+    assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_KUBECONFIG)
+
+    scene.kubeconfig()
+    result, em = reconcile(scene)
+    assert result == WAIT
+    assert state(em, PROVIDER_ID_READY) == ("False", "Error", NODE_NOT_FOUND)
+
+    scene.kube.nodes["host"] = None  # the host's kubelet registers its Node
+    result, em = reconcile(scene)
+    assert result == Result()
+    assert scene.kube.nodes["host"] == PROVIDER_ID
+    assert em["spec"]["providerID"] == PROVIDER_ID
+    assert em["status"]["ready"] is True
+
+
 def test_a_lost_host_is_forgotten_then_replaced(scene: Scene) -> None:
-    associated_scene(scene, bootstrapped=True)
-    scene.kube.change(ELEMENTAL_MACHINES, NS, "em", lambda o: o["spec"].update(providerID=PROVIDER_ID))
+    associated_scene(scene, bootstrapped=True, initialized=True)
+    scene.kubeconfig()
+    scene.kube.nodes["host"] = None
+    _, em = reconcile(scene)
+    assert em["status"]["ready"] is True
     del scene.kube.objects[HOSTS][(NS, "host")]
     scene.host("spare")
 
@@ -406,6 +473,7 @@ def test_a_lost_host_is_forgotten_then_replaced(scene: Scene) -> None:
     assert "hostRef" not in em["spec"]
     assert "providerID" not in em["spec"]
 
+    assert em["status"]["initialization"] == {"provisioned": True}  # initialization completed once
     _, em = reconcile(scene)
     assert host_ref(em) == "spare"
 
@@ -444,7 +512,7 @@ def test_a_stale_claim_changed_meanwhile_is_left_for_the_next_pass(scene: Scene)
     set_host_ref(scene, "winner")
     scene.kube.before_next_write(HOSTS, NS, "stale", lambda o: o["metadata"]["labels"].update(seen="agent"))
     _, em = reconcile(scene)
-    assert state(em, ASSOCIATION_READY) == ("True", "Info", "")
+    assert state(em, ASSOCIATION_READY) == ("True", "", "Ready")
     assert claimed(scene, "stale") == "em"
     reconcile(scene)
     assert claimed(scene, "stale") is None
@@ -483,5 +551,46 @@ def test_deletion_releases_the_machine_whatever_became_of_the_host(scene: Scene,
     assert scene.kube.scan(HOSTS) == hosts_before
 
 
+def test_ready_says_deleting_while_the_machine_is_held(scene: Scene) -> None:
+    """Ready covers deletion (v1beta2 contract): written before our finalizer goes, it is
+    what stays while another finalizer holds the machine."""
+    associated_scene(scene, bootstrapped=True)
+    reconcile(scene)
+    scene.kube.change(ELEMENTAL_MACHINES, NS, "em", lambda o: o["metadata"]["finalizers"].append("other"))
+    scene.kube.delete(ELEMENTAL_MACHINES, NS, "em")
+    _, em = reconcile(scene)
+    assert em["metadata"]["finalizers"] == ["other"]
+    assert state(em, READY) == ("False", "Info", "Deleting")
+    assert (condition(em, READY) or {})["message"] == "ElementalHost 'host' asked to reset"
+    assert labels(scene.get(HOSTS, "host"))[LABEL_NEEDS_RESET] == "true"
+
+    _, again = reconcile(scene)  # without our finalizer: only Ready, which is already so
+    assert again == em
+
+
 def test_a_gone_machine_is_nothing_to_do(scene: Scene) -> None:
     assert scene.machines().reconcile(NS, "absent") == Result()
+
+
+# -- addresses ---------------------------------------------------------------------------------------------
+
+ADDRESSES = [{"type": "Hostname", "address": "host"}, {"type": "InternalIP", "address": "192.168.122.10"}]
+
+
+def test_the_hosts_addresses_are_the_machines(scene: Scene) -> None:
+    """status.addresses of the InfraMachine contract, as the host's agent reported them."""
+    associated_scene(scene)
+    _, em = reconcile(scene)
+    assert "addresses" not in em["status"]
+    scene.kube.change(HOSTS, NS, "host", lambda o: o.setdefault("status", {}).update(addresses=ADDRESSES))
+    _, em = reconcile(scene)
+    assert em["status"]["addresses"] == ADDRESSES
+
+    changed = [{"type": "InternalIP", "address": "192.168.122.11"}]
+    scene.kube.change(HOSTS, NS, "host", lambda o: o["status"].update(addresses=changed))
+    _, em = reconcile(scene)
+    assert em["status"]["addresses"] == changed
+
+    del scene.kube.objects[HOSTS][(NS, "host")]
+    _, em = reconcile(scene)
+    assert "addresses" not in em["status"]

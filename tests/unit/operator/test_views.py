@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from elemental_core.vocabulary import CLUSTERS, FINALIZER, HOSTS, MACHINES, REGISTRATIONS
+from elemental_core.vocabulary import CLUSTERS, ELEMENTAL_MACHINES, FINALIZER, HOSTS, MACHINES, REGISTRATIONS
 from elemental_operator.views import (
     ClusterView,
     ElementalClusterView,
@@ -88,3 +88,45 @@ def test_references_default_to_the_referring_namespace() -> None:
 
 def test_provider_id_names_the_host() -> None:
     assert provider_id(("ns", "host")) == "elemental://ns/host"
+
+
+def test_cluster_api_objects_are_read_at_v1beta2() -> None:
+    """The contract fields of v1beta2 (status.initialization); v1beta1's are not read."""
+    v1beta1 = ClusterView(
+        {
+            "spec": {"controlPlaneRef": {"kind": "KubeadmControlPlane", "name": "cp"}},
+            "status": {
+                "infrastructureReady": True,
+                "conditions": [{"type": "ControlPlaneInitialized", "status": "True"}],
+            },
+        }
+    )
+    assert not v1beta1.infrastructure_ready
+    assert not v1beta1.control_plane_initialized
+    v1beta2 = ClusterView(
+        {
+            "spec": {
+                "controlPlaneRef": {"apiGroup": "controlplane.cluster.x-k8s.io", "kind": "K", "name": "cp"}
+            },
+            "status": {
+                "initialization": {"infrastructureProvisioned": True, "controlPlaneInitialized": True}
+            },
+        }
+    )
+    assert v1beta2.infrastructure_ready
+    assert v1beta2.control_plane_initialized
+    machine = MachineView(
+        {
+            "metadata": {"namespace": "ns"},
+            "spec": {
+                "bootstrap": {"dataSecretName": "data"},
+                "infrastructureRef": {
+                    "apiGroup": ELEMENTAL_MACHINES.group,
+                    "kind": "ElementalMachine",
+                    "name": "em",
+                },
+            },
+        }
+    )
+    assert machine.bootstrap_data_secret == "data"
+    assert machine.elemental_machine_key == ("ns", "em")

@@ -28,7 +28,9 @@ def test_a_host_a_machine_and_a_cluster_wake_their_elemental_machines(scene: Sce
     scene.machine_pair("em-other", cluster="other")
     machine = scene.get(MACHINES, "em-1-machine") or {}
     assert watches[MACHINES](machine) == [(NS, "em-1")]
-    machine["spec"]["infrastructureRef"]["kind"] = "SomeoneElsesMachine"
+    machine["spec"]["infrastructureRef"]["apiGroup"] = "infrastructure.example.com"
+    assert watches[MACHINES](machine) == []
+    machine["spec"]["infrastructureRef"].update(apiGroup=ELEMENTAL_MACHINES.group, kind="SomeoneElsesMachine")
     assert watches[MACHINES](machine) == []
 
     cluster = scene.cluster()
@@ -40,4 +42,8 @@ def test_a_cluster_wakes_the_elemental_cluster_it_names(scene: Scene) -> None:
     cluster = scene.cluster("cluster")
     assert mapper(cluster) == [(NS, "cluster")]
     cluster["spec"]["infrastructureRef"]["kind"] = "SomeoneElsesCluster"
+    assert mapper(cluster) == []
+    cluster["spec"]["infrastructureRef"].update(
+        kind="ElementalCluster", apiGroup="infrastructure.example.com"
+    )
     assert mapper(cluster) == []
