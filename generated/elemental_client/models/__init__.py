@@ -13,6 +13,8 @@ from .api_registration_response_host_annotations import (
     ApiRegistrationResponseHostAnnotations,
 )
 from .api_registration_response_host_labels import ApiRegistrationResponseHostLabels
+from .host_address import HostAddress
+from .host_address_type import HostAddressType
 from .labels import Labels
 from .problem import Problem
 from .v1_beta_1_agent import V1Beta1Agent
@@ -40,6 +42,8 @@ __all__ = (
     "ApiRegistrationResponse",
     "ApiRegistrationResponseHostAnnotations",
     "ApiRegistrationResponseHostLabels",
+    "HostAddress",
+    "HostAddressType",
     "Labels",
     "Problem",
     "V1Beta1Agent",

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.annotations import Annotations
+    from ..models.host_address import HostAddress
     from ..models.labels import Labels
 
 
@@ -27,12 +28,19 @@ class ApiHostCreateRequest:
             `cluster.x-k8s.io/` belong to the provider and are refused from clients.
         annotations (Annotations | Unset): Kubernetes annotations; same key rules as labels, values of any text (256 KiB
             in all).
+        addresses (list[HostAddress] | Unset): The host's addresses as it reports them (its host name, its non-loopback
+            IP
+            addresses); recorded as the ElementalHost's `status.addresses`, which the
+            ElementalMachine's `status.addresses` copies. When sent, the list replaces the one
+            recorded (an empty list clears it); left out, the recorded one stays.
+             Example: [{'type': 'Hostname', 'address': 'my-host'}, {'type': 'InternalIP', 'address': '192.168.122.10'}].
     """
 
     name: str
     pub_key: str
     labels: Labels | Unset = UNSET
     annotations: Annotations | Unset = UNSET
+    addresses: list[HostAddress] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +56,15 @@ class ApiHostCreateRequest:
         if not isinstance(self.annotations, Unset):
             annotations = self.annotations.to_dict()
 
+        addresses: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.addresses, Unset):
+            addresses = []
+            for componentsschemas_host_addresses_item_data in self.addresses:
+                componentsschemas_host_addresses_item = (
+                    componentsschemas_host_addresses_item_data.to_dict()
+                )
+                addresses.append(componentsschemas_host_addresses_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -60,12 +77,15 @@ class ApiHostCreateRequest:
             field_dict["labels"] = labels
         if annotations is not UNSET:
             field_dict["annotations"] = annotations
+        if addresses is not UNSET:
+            field_dict["addresses"] = addresses
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.annotations import Annotations
+        from ..models.host_address import HostAddress
         from ..models.labels import Labels
 
         d = dict(src_dict)
@@ -87,11 +107,23 @@ class ApiHostCreateRequest:
         else:
             annotations = Annotations.from_dict(_annotations)
 
+        _addresses = d.pop("addresses", UNSET)
+        addresses: list[HostAddress] | Unset = UNSET
+        if _addresses is not UNSET:
+            addresses = []
+            for componentsschemas_host_addresses_item_data in _addresses:
+                componentsschemas_host_addresses_item = HostAddress.from_dict(
+                    componentsschemas_host_addresses_item_data
+                )
+
+                addresses.append(componentsschemas_host_addresses_item)
+
         api_host_create_request = cls(
             name=name,
             pub_key=pub_key,
             labels=labels,
             annotations=annotations,
+            addresses=addresses,
         )
 
         api_host_create_request.additional_properties = d

@@ -10,6 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.annotations import Annotations
+    from ..models.host_address import HostAddress
     from ..models.labels import Labels
     from ..models.v1_beta_1_condition import V1Beta1Condition
 
@@ -34,6 +35,12 @@ class ApiHostPatchRequest:
         condition (V1Beta1Condition | Unset): A Cluster API v1beta1 condition.
         phase (None | str | Unset): Host phase: Registering, Finalizing Registration, Installing, Bootstrapping,
             Running, Triggering Reset, Resetting, Reconciling OS Version.
+        addresses (list[HostAddress] | Unset): The host's addresses as it reports them (its host name, its non-loopback
+            IP
+            addresses); recorded as the ElementalHost's `status.addresses`, which the
+            ElementalMachine's `status.addresses` copies. When sent, the list replaces the one
+            recorded (an empty list clears it); left out, the recorded one stays.
+             Example: [{'type': 'Hostname', 'address': 'my-host'}, {'type': 'InternalIP', 'address': '192.168.122.10'}].
     """
 
     annotations: Annotations | Unset = UNSET
@@ -44,6 +51,7 @@ class ApiHostPatchRequest:
     in_place_update: None | str | Unset = UNSET
     condition: V1Beta1Condition | Unset = UNSET
     phase: None | str | Unset = UNSET
+    addresses: list[HostAddress] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +97,15 @@ class ApiHostPatchRequest:
         else:
             phase = self.phase
 
+        addresses: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.addresses, Unset):
+            addresses = []
+            for componentsschemas_host_addresses_item_data in self.addresses:
+                componentsschemas_host_addresses_item = (
+                    componentsschemas_host_addresses_item_data.to_dict()
+                )
+                addresses.append(componentsschemas_host_addresses_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -108,12 +125,15 @@ class ApiHostPatchRequest:
             field_dict["condition"] = condition
         if phase is not UNSET:
             field_dict["phase"] = phase
+        if addresses is not UNSET:
+            field_dict["addresses"] = addresses
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.annotations import Annotations
+        from ..models.host_address import HostAddress
         from ..models.labels import Labels
         from ..models.v1_beta_1_condition import V1Beta1Condition
 
@@ -184,6 +204,17 @@ class ApiHostPatchRequest:
 
         phase = _parse_phase(d.pop("phase", UNSET))
 
+        _addresses = d.pop("addresses", UNSET)
+        addresses: list[HostAddress] | Unset = UNSET
+        if _addresses is not UNSET:
+            addresses = []
+            for componentsschemas_host_addresses_item_data in _addresses:
+                componentsschemas_host_addresses_item = HostAddress.from_dict(
+                    componentsschemas_host_addresses_item_data
+                )
+
+                addresses.append(componentsschemas_host_addresses_item)
+
         api_host_patch_request = cls(
             annotations=annotations,
             labels=labels,
@@ -193,6 +224,7 @@ class ApiHostPatchRequest:
             in_place_update=in_place_update,
             condition=condition,
             phase=phase,
+            addresses=addresses,
         )
 
         api_host_patch_request.additional_properties = d
