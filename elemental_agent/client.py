@@ -1,25 +1,36 @@
-"""The Elemental API client: the five operations of openapi.yaml on the generated models.
+"""The Elemental API client: the five operations of openapi.yaml, sent through the generated
+SDK (`elemental_client`), taking and returning the generated pydantic models.
 
-Every host request carries a fresh host token (EdDSA, `sub` host name, `aud` registration URI,
-one minute of validity) signed with the host's key; the registration requests carry the
-registration token. 4xx answers raise `RequestRefused` with the server's problem `detail`;
-network errors and 5xx answers raise `RetryableError`.
+The SDK does the wire (paths, headers, JSON bodies, parsing by status); the pydantic models
+stay the agent's own types because they enforce the contract's rules (names, lengths,
+patterns), which the SDK's models do not check. Every host request carries a fresh host
+token (EdDSA, `sub` host name, `aud` registration URI, one minute of validity) signed with the
+host's key; the registration requests carry the registration token, as `Bearer <token>` (as
+the Go agent sends it). 4xx answers raise `RequestRefused` with the server's problem
+`detail`; network errors and 5xx answers raise `RetryableError`.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from typing import Any, Protocol, TypeVar
-from urllib.parse import quote, urlsplit
+import urllib.request
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+import elemental_client.models as sdk
 from elemental_agent import __version__
 from elemental_agent.config import Config
 from elemental_agent.errors import ApiError, ConfigError, RequestRefused, RetryableError
 from elemental_agent.hostroot import HostRoot
+from elemental_client import AuthenticatedClient
+from elemental_client.api.hosts import create_host, delete_host, get_bootstrap, patch_host
+from elemental_client.api.registrations import get_registration
+from elemental_client.types import Response
 from elemental_core.tokens import SigningKey, issue_host_token
 from elemental_models.api import (
     ApiBootstrapResponse,
@@ -27,7 +38,6 @@ from elemental_models.api import (
     ApiHostPatchRequest,
     ApiHostResponse,
     ApiRegistrationResponse,
-    Problem,
 )
 
 log = logging.getLogger(__name__)
@@ -93,6 +103,9 @@ class ApiClient(Protocol):
 
 
 class ElementalClient:
+    """The API over HTTP(S): one connection pool (and TLS context) for every request; a
+    short-lived SDK client per operation carries that operation's tokens."""
+
     def __init__(
         self,
         config: Config,
@@ -116,6 +129,7 @@ class ElementalClient:
         self.registration_token = config.registration.token
         self.identity = identity
         self.user_agent = user_agent()
+        self.timeout = httpx.Timeout(timeout)
         verify: ssl.SSLContext | bool = True
         if scheme == "https":
             verify = tls_context(
@@ -123,16 +137,14 @@ class ElementalClient:
                 use_system_pool=config.agent.use_system_cert_pool,
                 skip_verify=config.agent.insecure_skip_tls_verify,
             )
-        self.http = httpx.Client(
-            verify=verify,
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": self.user_agent},
-            follow_redirects=False,
-        )
+        self.verify = verify
+        self.base_url, self.namespace, self.registration_name = split_registration_uri(self.registration_uri)
+        self.transport = transport or httpx.HTTPTransport(verify=verify, proxy=_environment_proxy(uri))
+        # httpx event hooks every request of this client runs (tests watch the wire with them).
+        self.event_hooks: dict[str, list[Callable[[Any], Any]]] = {"request": [], "response": []}
 
     def close(self) -> None:
-        self.http.close()
+        self.transport.close()
 
     def __enter__(self) -> ElementalClient:
         return self
@@ -144,104 +156,172 @@ class ElementalClient:
 
     def get_registration(self) -> ApiRegistrationResponse:
         log.debug("Getting registration: %s", self.registration_uri)
-        response = self._send(
-            "getting registration", "GET", self.registration_uri, headers=self._registration_header()
+        what = "getting registration"
+        answer = self._call(
+            what,
+            lambda client: get_registration.sync_detailed(*self._ids, client=client),
+            self._registration_auth(),
         )
-        return self._parse("getting registration", response, 200, ApiRegistrationResponse)
+        return _to_model(what, answer, ApiRegistrationResponse)
 
     def create_host(self, request: ApiHostCreateRequest) -> None:
         name = request.name.root
         log.debug("Creating new host: %s", name)
-        self._send(
+        body = sdk.ApiHostCreateRequest.from_dict(_wire(request))
+        self._call(
             "creating new host",
-            "POST",
-            f"{self.registration_uri}/hosts",
-            headers={**self._host_header(name), **self._registration_header()},
-            body=request,
+            lambda client: create_host.sync_detailed(*self._ids, client=client, body=body),
+            self._host_auth(name),
+            extra_headers=self._registration_header(),
             expect=201,
         )
 
     def delete_host(self, hostname: str) -> None:
         log.debug("Marking host for deletion: %s", hostname)
-        self._send(
+        self._call(
             "deleting host",
-            "DELETE",
-            self._host_url(hostname),
-            headers=self._host_header(hostname),
+            lambda client: delete_host.sync_detailed(*self._ids, hostname, client=client),
+            self._host_auth(hostname),
             expect=202,
         )
 
     def patch_host(self, patch: ApiHostPatchRequest, hostname: str) -> ApiHostResponse:
         log.debug("Patching host %s: %s", hostname, patch.model_dump(mode="json", exclude_none=True))
-        response = self._send(
-            "patching host",
-            "PATCH",
-            self._host_url(hostname),
-            headers=self._host_header(hostname),
-            body=patch,
+        what = "patching host"
+        body = sdk.ApiHostPatchRequest.from_dict(_wire(patch))
+        answer = self._call(
+            what,
+            lambda client: patch_host.sync_detailed(*self._ids, hostname, client=client, body=body),
+            self._host_auth(hostname),
         )
-        return self._parse("patching host", response, 200, ApiHostResponse)
+        return _to_model(what, answer, ApiHostResponse)
 
     def get_bootstrap(self, hostname: str) -> ApiBootstrapResponse:
         log.debug("Getting bootstrap for host: %s", hostname)
-        response = self._send(
-            "getting bootstrap",
-            "GET",
-            f"{self._host_url(hostname)}/bootstrap",
-            headers=self._host_header(hostname),
+        what = "getting bootstrap"
+        answer = self._call(
+            what,
+            lambda client: get_bootstrap.sync_detailed(*self._ids, hostname, client=client),
+            self._host_auth(hostname),
         )
-        return self._parse("getting bootstrap", response, 200, ApiBootstrapResponse)
+        return _to_model(what, answer, ApiBootstrapResponse)
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _host_url(self, hostname: str) -> str:
-        return f"{self.registration_uri}/hosts/{quote(hostname, safe='')}"
+    @property
+    def _ids(self) -> tuple[str, str]:
+        return self.namespace, self.registration_name
+
+    def _registration_auth(self) -> _Auth:
+        return _Auth("Registration-Authorization", self.registration_token)
 
     def _registration_header(self) -> dict[str, str]:
         return {"Registration-Authorization": f"Bearer {self.registration_token}"}
 
-    def _host_header(self, hostname: str) -> dict[str, str]:
+    def _host_auth(self, hostname: str) -> _Auth:
         token = issue_host_token(self.identity, hostname, self.registration_uri, issuer=self.user_agent)
-        return {"Authorization": f"Bearer {token}"}
+        return _Auth("Authorization", token)
 
-    def _send(
+    def _call(
         self,
         what: str,
-        method: str,
-        url: str,
+        operation: Callable[[AuthenticatedClient], Response[Any]],
+        auth: _Auth,
         *,
-        headers: dict[str, str],
-        body: BaseModel | None = None,
+        extra_headers: dict[str, str] | None = None,
         expect: int = 200,
-    ) -> httpx.Response:
-        content: bytes | None = None
-        if body is not None:
-            content = body.model_dump_json(exclude_none=True).encode()
-            headers = {**headers, "Content-Type": "application/json"}
+    ) -> Response[Any]:
+        """Runs one SDK operation; any answer but `expect` raises the matching `ApiError`."""
+        raw: list[httpx.Response] = []  # the answer as received, for when the SDK cannot parse it
+        client = AuthenticatedClient(
+            base_url=self.base_url,
+            token=auth.token,
+            auth_header_name=auth.header,
+            headers={"User-Agent": self.user_agent, **(extra_headers or {})},
+            timeout=self.timeout,
+            verify_ssl=self.verify,
+            follow_redirects=False,
+            httpx_args={
+                "transport": self.transport,
+                "trust_env": False,  # the proxy, if any, is the transport's (_environment_proxy)
+                "event_hooks": {
+                    "request": list(self.event_hooks["request"]),
+                    "response": [*self.event_hooks["response"], raw.append],
+                },
+            },
+        )
         try:
-            response = self.http.request(method, url, headers=headers, content=content)
+            answer = operation(client)
         except httpx.HTTPError as error:
             raise RetryableError(f"{what}: {_describe_transport_error(error)}") from error
-        if response.status_code != expect:
-            raise _status_error(what, response)
-        return response
-
-    @staticmethod
-    def _parse(what: str, response: httpx.Response, status: int, model: type[Model]) -> Model:
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as error:
-            # Not what the API answers: something in between (a proxy, a portal) may be; retried.
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # The SDK parses documented answers only; this one is not what the API sends
+            # (something in between, a proxy or a portal, may be): retried unless a 4xx.
+            if not raw:
+                raise
+            if raw[-1].status_code != expect:
+                raise _status_error(what, raw[-1], None) from error
             raise RetryableError(
-                f"{what}: the {status} answer is not a valid {model.__name__}: {_first_line(error)}",
-                status=status,
+                f"{what}: the {expect} answer is not what the API sends: {_first_line(error)}", status=expect
             ) from error
+        if answer.status_code != expect:
+            raise _status_error(what, raw[-1], answer.parsed)
+        return answer
 
 
-def _status_error(what: str, response: httpx.Response) -> ApiError:
+class _Auth(NamedTuple):
+    """One token and the header it goes in (as `Bearer <token>`, as the Go agent sends it)."""
+
+    header: str
+    token: str
+
+
+def split_registration_uri(uri: str) -> tuple[str, str, str]:
+    """`<base>/namespaces/<ns>/registrations/<name>` as (base URL, namespace, name): the SDK
+    takes the API's base URL and the two path parameters."""
+    base, marker, rest = uri.rpartition("/namespaces/")
+    parts = rest.split("/")
+    if not marker or len(parts) != 3 or parts[1] != "registrations" or not parts[0] or not parts[2]:
+        raise ConfigError(
+            f"registration.uri {uri!r} is not a registration's URI "
+            "(<api>/namespaces/<namespace>/registrations/<name>)"
+        )
+    return base, unquote(parts[0]), unquote(parts[2])
+
+
+def _environment_proxy(uri: str) -> str | None:
+    """The proxy HTTP(S)_PROXY/ALL_PROXY name for the API, unless NO_PROXY exempts its host."""
+    parts = urlsplit(uri)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    return proxies.get(parts.scheme.lower()) or proxies.get("all")
+
+
+def _wire(model: BaseModel) -> dict[str, Any]:
+    """A request model as the JSON the Go agent sends (no nulls), for the SDK's model."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _to_model(what: str, answer: Response[Any], model: type[Model]) -> Model:
+    """The SDK's parsed answer as the agent's pydantic model, checked against the contract."""
+    try:
+        if answer.parsed is None:
+            raise ValueError("no body")
+        return model.model_validate(answer.parsed.to_dict())
+    except ValueError as error:  # pydantic's ValidationError is one
+        # Not what the API answers: something in between (a proxy, a portal) may be; retried.
+        raise RetryableError(
+            f"{what}: the {int(answer.status_code)} answer is not a valid {model.__name__}: "
+            f"{_first_line(error)}",
+            status=int(answer.status_code),
+        ) from error
+
+
+def _status_error(what: str, response: httpx.Response, parsed: object) -> ApiError:
     status = response.status_code
-    detail = _problem_detail(response)
     reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
+    detail = _problem_detail(response, reason, parsed)
     message = f"{what}: the server answered {status} {reason}"
     if detail:
         message += f": {detail}"
@@ -250,16 +330,18 @@ def _status_error(what: str, response: httpx.Response) -> ApiError:
     return RetryableError(message, status=status, detail=detail)
 
 
-def _problem_detail(response: httpx.Response) -> str:
+def _problem_detail(response: httpx.Response, reason: str, parsed: object) -> str:
+    """The problem's detail (else its title) as the SDK parsed it; for an answer that is no
+    problem, its text when it is not JSON."""
+    if isinstance(parsed, sdk.Problem):
+        if isinstance(parsed.detail, str) and parsed.detail:
+            return parsed.detail
+        return parsed.title if parsed.title not in ("", reason) else ""
     try:
-        body: Any = response.json()
+        response.json()
     except ValueError:
         return response.text.strip()[:300]
-    try:
-        problem = Problem.model_validate(body)
-    except ValidationError:
-        return ""
-    return problem.detail or (problem.title if problem.title not in ("", response.reason_phrase) else "")
+    return ""
 
 
 def _first_line(error: Exception) -> str:

@@ -65,6 +65,8 @@ class AgentContext:
     hostname: str
     stopper: Stopper = field(default_factory=Stopper)
     bootstrap_sentinel: str = BOOTSTRAP_SENTINEL
+    # The addresses the last successful check-in reported (None: none yet since the start).
+    reported_addresses: list[dict[str, str]] | None = None
 
     @property
     def period(self) -> int:

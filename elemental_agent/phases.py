@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from elemental_agent import smbios
+from elemental_agent.addresses import host_addresses
 from elemental_agent.config import Config, PostAction
 from elemental_agent.context import AgentContext
 from elemental_agent.encoding import go_json
@@ -479,11 +480,17 @@ def run(ctx: AgentContext) -> None:
 
 def step(ctx: AgentContext) -> bool:
     """One check-in; True when the agent should exit."""
+    addresses = host_addresses(ctx.host, ctx.hostname)
+    changed = addresses != ctx.reported_addresses  # sent only when changed: a no-op check-in writes nothing
+    patch = ApiHostPatchRequest.model_validate(
+        {"phase": PHASE_RUNNING, **({"addresses": addresses} if changed else {})}
+    )
     try:
-        host = ctx.client.patch_host(ApiHostPatchRequest(phase=PHASE_RUNNING), ctx.hostname)
+        host = ctx.client.patch_host(patch, ctx.hostname)
     except ApiError as error:
         log.error("Could not patch ElementalHost during normal reconcile: %s", error)
         return False
+    ctx.reported_addresses = addresses
     # Reset first: it is how a host stuck in another phase (a failed bootstrap) recovers.
     if host.needsReset:
         log.info("Triggering reset")

@@ -31,7 +31,7 @@ from elemental_core.vocabulary import (
     LABEL_NEEDS_RESET,
     LABEL_RESET,
 )
-from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse
+from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse, HostAddresses
 
 # What one host's record may hold (besides the provider's own few labels). Label keys and
 # values are bounded by their rules (317 and 63 characters), condition fields by the spec,
@@ -79,6 +79,7 @@ def new_host(registration: Registration, request: ApiHostCreateRequest) -> Host:
         pub_key=request.pubKey,
         labels=labels,
         annotations=annotations,
+        addresses=_addresses(request.addresses),
     )
     check_limits(Host(namespace=host.namespace, name=host.name, registration=host.registration), host)
     return host
@@ -113,8 +114,16 @@ def apply_patch(host: Host, patch: ApiHostPatchRequest, assigned: Assigned) -> H
     updated.conditions = conditions.with_ready_summary(updated.conditions)
     if patch.phase is not None:
         updated.phase = patch.phase
+    if patch.addresses is not None:
+        updated.addresses = _addresses(patch.addresses)
     check_limits(host, updated)
     return updated
+
+
+def _addresses(addresses: HostAddresses | None) -> list[dict[str, str]]:
+    """The reported addresses as the record keeps them: the whole list, replaced when sent
+    (the spec bounds its length and each address)."""
+    return [{"type": a.type, "address": a.address} for a in addresses.root] if addresses else []
 
 
 def check_limits(before: Host, after: Host) -> None:

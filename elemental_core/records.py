@@ -60,6 +60,8 @@ class Host:
     annotations: dict[str, str] = field(default_factory=dict)
     phase: str | None = None
     conditions: list[dict[str, Any]] = field(default_factory=list)
+    # What the host reports ({type, address}, as Cluster API's MachineAddress): status.addresses.
+    addresses: list[dict[str, str]] = field(default_factory=list)
     bootstrap_secret: ObjectRef | None = None
     machine_ref: dict[str, Any] | None = None
     os_version_management: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +76,7 @@ class Host:
             labels=dict(self.labels),
             annotations=dict(self.annotations),
             conditions=[dict(c) for c in self.conditions],
+            addresses=[dict(a) for a in self.addresses],
             os_version_management=copy.deepcopy(self.os_version_management),
             machine_ref=dict(self.machine_ref) if self.machine_ref else None,
         )

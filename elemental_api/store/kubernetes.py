@@ -151,6 +151,13 @@ class KubernetesStore:
                 created = self._kube.create(HOSTS, body)
         except Conflict as error:
             raise AlreadyExists(f"host {host.namespace}/{host.name}") from error
+        if host.addresses:
+            # The status subresource ignores a status sent with the object: written after it
+            # (no resourceVersion: only the host itself reports its addresses).
+            with _mapped():
+                created = self._kube.patch(
+                    HOSTS, host.namespace, host.name, {"status": {"addresses": host.addresses}}, status=True
+                )
         return _host(created)
 
     def update_host(self, host: Host) -> Host:
@@ -286,6 +293,7 @@ def _host(obj: dict[str, Any]) -> Host:
         annotations=dict(metadata.get("annotations") or {}),
         phase=status.get("phase"),
         conditions=[dict(c) for c in status.get("conditions") or []],
+        addresses=[dict(a) for a in status.get("addresses") or []],
         bootstrap_secret=ObjectRef(namespace=bootstrap.get("namespace", ""), name=bootstrap["name"])
         if bootstrap and bootstrap.get("name")
         else None,
@@ -303,5 +311,5 @@ def _writable(host: Host) -> dict[str, Any]:
     return {
         "metadata": {"labels": host.labels, "annotations": host.annotations, "resourceVersion": host.version},
         "spec": {"pubKey": host.pub_key, "osVersionManagement": host.os_version_management},
-        "status": {"phase": host.phase, "conditions": host.conditions},
+        "status": {"phase": host.phase, "conditions": host.conditions, "addresses": host.addresses},
     }

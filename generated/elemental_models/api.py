@@ -79,6 +79,47 @@ class RuntimeRawExtension(RootModel[Any]):
     root: Annotated[Any, Field(description="Any JSON value, kept as given.")]
 
 
+class HostAddress(BaseModel):
+    """
+    One address of the host, as Cluster API's MachineAddress.
+    """
+
+    type: Literal["Hostname", "InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS"]
+    address: Annotated[
+        str,
+        Field(
+            description="A host name, DNS name or IP address (printable ASCII, no spaces).",
+            max_length=253,
+            min_length=1,
+            pattern="^[!-~]+$",
+        ),
+    ]
+
+
+class HostAddresses(RootModel[list[HostAddress]]):
+    """
+    The host's addresses as it reports them (its host name, its non-loopback IP
+    addresses); recorded as the ElementalHost's `status.addresses`, which the
+    ElementalMachine's `status.addresses` copies. When sent, the list replaces the one
+    recorded (an empty list clears it); left out, the recorded one stays.
+
+    """
+
+    root: Annotated[
+        list[HostAddress],
+        Field(
+            description="The host's addresses as it reports them (its host name, its non-loopback IP\naddresses); recorded as the ElementalHost's `status.addresses`, which the\nElementalMachine's `status.addresses` copies. When sent, the list replaces the one\nrecorded (an empty list clears it); left out, the recorded one stays.\n",
+            examples=[
+                [
+                    {"type": "Hostname", "address": "my-host"},
+                    {"type": "InternalIP", "address": "192.168.122.10"},
+                ]
+            ],
+            max_length=32,
+        ),
+    ]
+
+
 class ApiBootstrapResponse(BaseModel):
     config: Annotated[str, Field(description="The bootstrap data (for example a cloud-config document).")]
     format: Annotated[str, Field(description="`cloud-config` or `ignition`.")]
@@ -91,6 +132,7 @@ class ApiHostCreateRequest(BaseModel):
     ]
     labels: Labels | None = None
     annotations: Annotations | None = None
+    addresses: HostAddresses | None = None
 
 
 class ApiHostResponse(BaseModel):
@@ -173,6 +215,7 @@ class ApiHostPatchRequest(BaseModel):
             pattern="^[ -~]*$",
         ),
     ] = None
+    addresses: HostAddresses | None = None
 
 
 class V1Beta1Agent(BaseModel):

@@ -216,15 +216,24 @@ def dummy_registration(store: Store, api_server: ThreadedServer) -> Registration
 
 
 class FailingServer:
-    """An HTTP server answering every request with one status and a problem body."""
+    """An HTTP server answering every request with one status and a problem body (or `body`,
+    of `content_type`, as something between an agent and the API might answer)."""
 
-    def __init__(self, status: int = 503, detail: str = "the store is unreachable") -> None:
+    def __init__(
+        self,
+        status: int = 503,
+        detail: str = "the store is unreachable",
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/problem+json",
+    ) -> None:
         import http.server
         import json
 
-        body = json.dumps(
-            {"type": "about:blank", "title": "Service Unavailable", "status": status, "detail": detail}
-        ).encode()
+        if body is None:
+            body = json.dumps(
+                {"type": "about:blank", "title": "Service Unavailable", "status": status, "detail": detail}
+            ).encode()
         self.requests: list[str] = []
         requests = self.requests
 
@@ -235,7 +244,7 @@ class FailingServer:
                 if length:
                     self.rfile.read(length)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/problem+json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Retry-After", "1")
                 self.end_headers()

@@ -383,3 +383,49 @@ def test_elemental_plugin_install_and_os_upgrade(
     stored = store.get_host("default", "edge-1")
     assert stored is not None and stored.phase == "Reconciling OS Version"
     assert agent_host.actions()[-1] == "reboot"
+
+
+def test_run_reports_the_hosts_addresses_when_they_change(
+    live_server: LiveServer, agent_host: AgentHost
+) -> None:
+    """The addresses reach the ElementalHost's status.addresses (read from the kernel's
+    tables, here inside the --root), and again once they change; between, check-ins write
+    nothing."""
+    live_server.make_registration(name="addresses", config=dummy_registration_config())
+    agent_host.write_config(agent_config_from_cli(live_server, "addresses"))
+    assert agent_host.run("register", "--install").returncode == 0
+    store = live_server.store()
+    [host] = store.list_hosts("default")
+    fib_trie = agent_host.file("/proc/net/fib_trie")
+    fib_trie.parent.mkdir(parents=True)
+    fib_trie.write_text(
+        "Local:\n  +-- 192.0.2.0/24 2 0 2\n     |-- 192.0.2.7\n        /32 host LOCAL\n"
+        "     |-- 127.0.0.1\n        /32 host LOCAL\n"
+    )
+    name = {"type": "Hostname", "address": host.name}
+    running = agent_host.start("run")
+    try:
+        reported = wait_for(
+            lambda: (h := store.get_host("default", host.name)) and h.addresses and h,
+            what="the addresses reported",
+        )
+        assert reported.addresses == [name, {"type": "InternalIP", "address": "192.0.2.7"}]
+        fib_trie.write_text("Local:\n  +-- 10.0.0.0/8 2 0 2\n     |-- 10.1.2.3\n        /32 host LOCAL\n")
+        wait_for(
+            lambda: (
+                store.get_host("default", host.name).addresses  # type: ignore[union-attr]
+                == [name, {"type": "InternalIP", "address": "10.1.2.3"}]
+            ),
+            what="the changed addresses reported",
+        )
+        changed = store.get_host("default", host.name)
+        assert changed is not None
+        # more check-ins (every 100 ms) with the same addresses: the record stays as it is
+        served = sum(live_server.requests_served("PATCH", "host").values())
+        wait_for(
+            lambda: sum(live_server.requests_served("PATCH", "host").values()) >= served + 5,
+            what="more check-ins",
+        )
+        assert store.get_host("default", host.name).version == changed.version  # type: ignore[union-attr]
+    finally:
+        stop(running)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def test_every_host_request_carries_a_fresh_one_minute_host_token(
     seen: list[httpx.Request] = []
     key = SigningKey.generate()
     with make_client(registration, tmp_path, key) as client:
-        client.http.event_hooks["request"].append(seen.append)
+        client.event_hooks["request"].append(seen.append)
         create(client, "host-2")
         client.patch_host(ApiHostPatchRequest(), "host-2")
     post, patch = seen
@@ -179,6 +180,9 @@ def test_network_errors_are_retryable(tmp_path: Path) -> None:
         ("ftp://api/x", {"insecureAllowHttp": True}, "unknown scheme 'ftp'"),
         ("", {}, "registration.uri is not set"),
         ("https://api/x", {"caCert": "garbage"}, None),
+        ("https://api/elemental/v1/x", {}, "is not a registration's URI"),
+        ("https://api/v1/namespaces/d/registrations", {}, "is not a registration's URI"),
+        ("https://api/v1/namespaces/d/registrations/r/hosts", {}, "is not a registration's URI"),
     ],
 )
 def test_refused_configurations(tmp_path: Path, uri: str, agent: dict[str, Any], message: str | None) -> None:
@@ -277,3 +281,127 @@ def test_https_without_a_trusted_ca_fails_unless_verification_is_skipped(
         client.get_registration()
     with make_client(registration, tmp_path, insecureSkipTlsVerify=True) as client:
         assert client.get_registration().config is not None
+
+
+# -- answers that are not the API's, and the wire ------------------------------------------------
+
+
+def _client_of(server: FailingServer, tmp_path: Path) -> ElementalClient:
+    config = Config.from_dict(
+        {
+            "registration": {"uri": f"{server.base_url}/elemental/v1/namespaces/d/registrations/r"},
+            "agent": {"insecureAllowHttp": True},
+        }
+    )
+    return ElementalClient(config, SigningKey.generate(), HostRoot(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "error", "detail"),
+    [
+        # a documented status whose body is no problem (the SDK cannot parse it)
+        (404, b"<html>no such page</html>", "text/html", RequestRefused, "<html>no such page</html>"),
+        (503, b"<html>upstream down</html>", "text/html", RetryableError, "<html>upstream down</html>"),
+        (400, b"{}", "application/json", RequestRefused, ""),
+        # undocumented statuses, one of them no standard HTTP status at all
+        (502, b"Bad Gateway", "text/plain", RetryableError, "Bad Gateway"),
+        (599, b"", "text/plain", RetryableError, ""),
+        (418, b'{"title": "teapot", "status": 418}', "application/json", RequestRefused, ""),
+    ],
+)
+def test_answers_that_are_no_problem_keep_their_error_class(
+    tmp_path: Path, status: int, body: bytes, content_type: str, error: type[Exception], detail: str
+) -> None:
+    with (
+        FailingServer(status, body=body, content_type=content_type) as server,
+        _client_of(server, tmp_path) as c,
+    ):
+        with pytest.raises(error) as raised:
+            c.patch_host(ApiHostPatchRequest(phase="Running"), "h")
+        assert isinstance(raised.value, RequestRefused | RetryableError)
+        assert raised.value.status == status and raised.value.detail == detail
+        assert f"patching host: the server answered {status}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html>captive portal</html>",
+        b"[]",
+        b'{"name": "h"}',
+        b'{"name": "h", "installed": [1], '
+        b'"bootstrapReady": false, "bootstrapped": false, "needsReset": false}',
+    ],
+)
+def test_a_200_that_is_not_the_apis_answer_is_retryable(tmp_path: Path, body: bytes) -> None:
+    with (
+        FailingServer(200, body=body, content_type="application/json") as server,
+        _client_of(server, tmp_path) as c,
+    ):
+        with pytest.raises(RetryableError, match="patching host: the 200 answer is not") as raised:
+            c.patch_host(ApiHostPatchRequest(phase="Running"), "h")
+        assert raised.value.status == 200
+
+
+def test_the_bodies_and_headers_are_the_go_agents(registration: Registration, tmp_path: Path) -> None:
+    """The SDK sends what the Go agent sends: the JSON of the request without nulls, as
+    application/json, and the registration token as `Bearer <token>`."""
+    seen: list[httpx.Request] = []
+    patch = ApiHostPatchRequest(
+        phase="Running",
+        labels={"rack": "r1"},
+        condition=V1Beta1Condition(type="InstallationReady", status="True", severity="Info"),
+    )
+    with make_client(registration, tmp_path) as client:
+        client.event_hooks["request"].append(seen.append)
+        client.get_registration()
+        create(client, "host-wire", labels={"a": "b"}, annotations={"x/y": "z"})
+        client.patch_host(patch, "host-wire")
+    get, post, patched = seen
+    assert get.headers["Registration-Authorization"] == f"Bearer {registration.token}"
+    assert "Authorization" not in get.headers
+    assert (get.method, get.url.path) == ("GET", "/elemental/v1/namespaces/default/registrations/reg")
+    assert post.url.path == "/elemental/v1/namespaces/default/registrations/reg/hosts"
+    assert json.loads(post.content) == {
+        "name": "host-wire",
+        "pubKey": client.identity.public_pem(),
+        "labels": {"a": "b"},
+        "annotations": {"x/y": "z"},
+    }
+    assert patched.method == "PATCH" and patched.url.path.endswith("/hosts/host-wire")
+    assert json.loads(patched.content) == {
+        "phase": "Running",
+        "labels": {"rack": "r1"},
+        "condition": {"type": "InstallationReady", "status": "True", "severity": "Info"},
+    }
+    for request in (post, patched):
+        assert request.headers["Content-Type"] == "application/json"
+
+
+def test_the_proxy_of_the_environment_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with FailingServer(503, "through the proxy") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        config = Config.from_dict(
+            {
+                "registration": {
+                    "uri": "http://api.invalid/elemental/v1/namespaces/d/registrations/r",
+                    "token": "t",
+                },
+                "agent": {"insecureAllowHttp": True},
+            }
+        )
+        with (
+            ElementalClient(config, SigningKey.generate(), HostRoot(tmp_path)) as client,
+            pytest.raises(RetryableError, match="through the proxy"),
+        ):
+            client.get_registration()
+        assert proxy.requests == ["GET http://api.invalid/elemental/v1/namespaces/d/registrations/r"]
+        monkeypatch.setenv("NO_PROXY", "api.invalid")
+        with (
+            ElementalClient(config, SigningKey.generate(), HostRoot(tmp_path)) as client,
+            pytest.raises(RetryableError, match="cannot connect"),
+        ):
+            client.get_registration()
+        assert len(proxy.requests) == 1

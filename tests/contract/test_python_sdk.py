@@ -113,3 +113,54 @@ def test_generated_client_carries_both_auth_headers(server: LiveServer, tmp_path
 def _forget_modules(package: str) -> None:
     for name in [name for name in sys.modules if name == package or name.startswith(f"{package}.")]:
         del sys.modules[name]
+
+
+def test_the_committed_sdk_runs_every_operation_with_both_tokens(server: LiveServer) -> None:
+    """generated/elemental_client (scripts/generate) as a user calls it, the way the README
+    shows: the registration token bare, as `registration agent-config` prints it, in
+    `Registration-Authorization`; the host token in `Authorization`; both for createHost."""
+    from elemental_client import AuthenticatedClient
+    from elemental_client.api.hosts import create_host, delete_host, get_bootstrap, patch_host
+    from elemental_client.api.registrations import get_registration
+    from elemental_client.models import ApiHostCreateRequest, ApiHostPatchRequest, HostAddress, Problem
+    from elemental_core import tokens
+    from elemental_core.records import Bootstrap
+
+    registration = server.make_registration("committed-sdk")
+    key = tokens.SigningKey.generate()
+    base_url = f"{server.base_url}/elemental/v1"
+    ids = ("default", registration.name)
+    host_token = tokens.issue_host_token(key, "sdk-host", registration.uri)
+    with (
+        AuthenticatedClient(
+            base_url=base_url,
+            token=registration.token,
+            prefix="",
+            auth_header_name="Registration-Authorization",
+        ) as registration_client,
+        AuthenticatedClient(base_url=base_url, token=host_token) as host_client,
+        AuthenticatedClient(base_url=base_url, token=host_token).with_headers(
+            {"Registration-Authorization": registration.token}
+        ) as both,
+    ):
+        got = get_registration.sync_detailed(*ids, client=registration_client)
+        assert got.status_code == 200 and got.parsed.config.elemental.registration.uri == registration.uri
+        body = ApiHostCreateRequest(
+            name="sdk-host",
+            pub_key=key.public_pem(),
+            addresses=[HostAddress(type_="InternalIP", address="192.0.2.7")],
+        )
+        assert create_host.sync_detailed(*ids, client=both, body=body).status_code == 201
+        refused = create_host.sync_detailed(*ids, client=host_client, body=body)  # no registration token
+        assert refused.status_code == 401 and isinstance(refused.parsed, Problem)
+        patched = patch_host.sync_detailed(
+            *ids, "sdk-host", client=host_client, body=ApiHostPatchRequest(installed=True)
+        )
+        assert patched.status_code == 200 and patched.parsed.installed is True
+        store = server.store()
+        stored = store.get_host("default", "sdk-host")
+        assert stored is not None and stored.addresses == [{"type": "InternalIP", "address": "192.0.2.7"}]
+        store.attach_bootstrap(stored, Bootstrap(config="#cloud-config\n"))
+        bootstrap = get_bootstrap.sync_detailed(*ids, "sdk-host", client=host_client)
+        assert bootstrap.status_code == 200 and bootstrap.parsed.config == "#cloud-config\n"
+        assert delete_host.sync_detailed(*ids, "sdk-host", client=host_client).status_code == 202

@@ -138,6 +138,10 @@ def test_wheel_holds_every_module_the_contract_and_the_generated_models(wheel: P
         assert archive.read("elemental_api/openapi.yaml") == (REPO_ROOT / "openapi.yaml").read_bytes()
         generated = REPO_ROOT / "generated" / "elemental_models" / "api.py"
         assert archive.read("elemental_models/api.py") == generated.read_bytes()
+        sdk = REPO_ROOT / "generated" / "elemental_client"
+        for module in sdk.rglob("*.py"):
+            assert archive.read(f"elemental_client/{module.relative_to(sdk)}") == module.read_bytes()
+        assert "elemental_client/py.typed" in names
         (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         requires = {
             line.split(":", 1)[1].strip()
@@ -158,7 +162,13 @@ def test_wheel_holds_every_module_the_contract_and_the_generated_models(wheel: P
                 f"{package}.{module.stem} is not in the wheel"
             )
     # No package directory left out of pyproject.toml's list.
-    for top in ("elemental_api", "elemental_operator", "elemental_agent", "elemental_models"):
+    for top in (
+        "elemental_api",
+        "elemental_operator",
+        "elemental_agent",
+        "elemental_models",
+        "elemental_client",
+    ):
         root = REPO_ROOT / directories.get(top, top)
         for init in root.rglob("__init__.py"):
             package = ".".join([top, *init.parent.relative_to(root).parts])
@@ -324,16 +334,20 @@ def closure(installed: dict[str, metadata.Distribution], name: str) -> set[str]:
 def test_the_agent_alone_installs_only_its_dependency_closure(agent_alone: Path) -> None:
     installed = distributions(agent_alone)
     assert set(installed) - VENV_OWN == closure(installed, "elemental-capi")
+    # What the agent image carries (the README says how many): the project, its six direct
+    # dependencies and theirs.
+    assert len(set(installed) - VENV_OWN) == 18, sorted(installed)
     assert not NOT_IN_THE_AGENT & set(installed)
     # the base dependencies are the agent's (and elemental_core's) own imports
     direct = {canonicalize_name(Requirement(d).name) for d in PYPROJECT["project"]["dependencies"]}
-    assert direct == {"pyjwt", "cryptography", "pydantic", "pyyaml", "httpx"}
+    # (attrs: the generated SDK's models, elemental_client)
+    assert direct == {"pyjwt", "cryptography", "pydantic", "pyyaml", "httpx", "attrs"}
 
 
 def test_the_agent_alone_imports_every_module_of_the_agent_the_core_and_the_models(agent_alone: Path) -> None:
     program = (
         "import importlib, pkgutil\n"
-        "for top in ('elemental_agent', 'elemental_core', 'elemental_models'):\n"
+        "for top in ('elemental_agent', 'elemental_core', 'elemental_models', 'elemental_client'):\n"
         "    package = importlib.import_module(top)\n"
         "    print(package.__file__)\n"
         "    for module in pkgutil.walk_packages(package.__path__, top + '.'):\n"
@@ -352,8 +366,13 @@ def test_the_agent_alone_imports_every_module_of_the_agent_the_core_and_the_mode
     assert result.returncode == 0, result.stderr
     imported = set(result.stdout.split())
     files = [line for line in imported if line.endswith("__init__.py")]
-    assert len(files) == 3 and all(Path(f).is_relative_to(agent_alone.parent) for f in files), files
-    assert {"elemental_agent.cli", "elemental_agent.plugins.elemental", "elemental_core.tokens"} <= imported
+    assert len(files) == 4 and all(Path(f).is_relative_to(agent_alone.parent) for f in files), files
+    assert {
+        "elemental_agent.cli",
+        "elemental_agent.plugins.elemental",
+        "elemental_core.tokens",
+        "elemental_client.api.hosts.patch_host",
+    } <= imported
 
 
 @pytest.mark.parametrize("args", [["--help"], ["version"]])

@@ -202,3 +202,68 @@ def test_failed_phase_and_condition_reports_are_only_logged(agent: Agent) -> Non
     phases.set_phase(agent.ctx, PHASE_RUNNING)
     phases.update_condition(agent.ctx, phases.condition(RESET_READY, "False", "Error", "X", "y"))
     assert len(agent.api.patches()) == 2
+
+
+# -- the host's addresses ------------------------------------------------------------------------
+
+FIB_TRIE = """Main:
+  +-- 0.0.0.0/0 3 0 5
+     +-- 127.0.0.0/8 2 0 2
+        +-- 127.0.0.0/31 1 0 0
+           |-- 127.0.0.0
+              /8 host LOCAL
+           |-- 127.0.0.1
+              /32 host LOCAL
+     +-- 192.0.2.0/24 2 0 2
+           |-- 192.0.2.0
+              /24 link UNICAST
+           |-- 192.0.2.7
+              /32 host LOCAL
+        |-- 192.0.2.255
+           /32 link BROADCAST
+Local:
+     +-- 192.0.2.0/24 2 0 2
+           |-- 192.0.2.7
+              /32 host LOCAL
+           |-- 169.254.3.3
+              /32 host LOCAL
+"""
+IF_INET6 = (
+    "fd000000000000000000000000000007 04 40 00 82     eth0\n"
+    "fe8000000000000000fc00fffe000001 04 40 20 80     eth0\n"
+    "00000000000000000000000000000001 01 80 10 80       lo\n"
+)
+
+
+def _addresses_sent(agent: Agent) -> list[object]:
+    return [p.addresses.model_dump(mode="json") if p.addresses else None for p in agent.api.patches()]
+
+
+def test_a_check_in_reports_the_addresses_only_when_they_change(agent: Agent) -> None:
+    agent.api.host = host_response(installed=True, bootstrapped=True)
+    agent.write("/proc/net/fib_trie", FIB_TRIE)
+    agent.write("/proc/net/if_inet6", IF_INET6)
+    first = [
+        {"type": "Hostname", "address": agent.ctx.hostname},
+        {"type": "InternalIP", "address": "192.0.2.7"},
+        {"type": "InternalIP", "address": "fd00::7"},
+    ]
+    for _ in range(3):
+        phases.step(agent.ctx)
+    # the first check-in after the start reports them; the next ones leave them out
+    assert _addresses_sent(agent) == [first, None, None]
+    agent.write("/proc/net/if_inet6", "")  # the IPv6 address went away
+    phases.step(agent.ctx)
+    phases.step(agent.ctx)
+    assert _addresses_sent(agent)[3:] == [first[:2], None]
+    assert agent.api.phases() == [PHASE_RUNNING] * 5
+
+
+def test_addresses_a_failed_check_in_did_not_deliver_are_sent_again(agent: Agent) -> None:
+    agent.api.host = host_response(installed=True, bootstrapped=True)
+    agent.api.on("patch_host", unavailable())
+    phases.step(agent.ctx)
+    phases.step(agent.ctx)
+    phases.step(agent.ctx)
+    only_the_name = [{"type": "Hostname", "address": agent.ctx.hostname}]  # no /proc/net in this root
+    assert _addresses_sent(agent) == [only_the_name, only_the_name, None]

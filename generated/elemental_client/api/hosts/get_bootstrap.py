@@ -1,0 +1,230 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.api_bootstrap_response import ApiBootstrapResponse
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    namespace: str,
+    registration_name: str,
+    host_name: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/namespaces/{namespace}/registrations/{registration_name}/hosts/{host_name}/bootstrap".format(
+            namespace=quote(str(namespace), safe=""),
+            registration_name=quote(str(registration_name), safe=""),
+            host_name=quote(str(host_name), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ApiBootstrapResponse | Problem | None:
+    if response.status_code == 200:
+        response_200 = ApiBootstrapResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ApiBootstrapResponse | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    namespace: str,
+    registration_name: str,
+    host_name: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ApiBootstrapResponse | Problem]:
+    """Get ElementalHost bootstrap
+
+     Returns the Cluster API bootstrap data attached to the host (`format` is
+    `cloud-config` unless the bootstrap secret says otherwise). 404 while none is
+    attached yet.
+
+    Args:
+        namespace (str): A Kubernetes DNS-1123 label.
+        registration_name (str): A Kubernetes DNS-1123 subdomain.
+        host_name (str): A Kubernetes DNS-1123 subdomain.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiBootstrapResponse | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        namespace=namespace,
+        registration_name=registration_name,
+        host_name=host_name,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    namespace: str,
+    registration_name: str,
+    host_name: str,
+    *,
+    client: AuthenticatedClient,
+) -> ApiBootstrapResponse | Problem | None:
+    """Get ElementalHost bootstrap
+
+     Returns the Cluster API bootstrap data attached to the host (`format` is
+    `cloud-config` unless the bootstrap secret says otherwise). 404 while none is
+    attached yet.
+
+    Args:
+        namespace (str): A Kubernetes DNS-1123 label.
+        registration_name (str): A Kubernetes DNS-1123 subdomain.
+        host_name (str): A Kubernetes DNS-1123 subdomain.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiBootstrapResponse | Problem
+    """
+
+    return sync_detailed(
+        namespace=namespace,
+        registration_name=registration_name,
+        host_name=host_name,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    namespace: str,
+    registration_name: str,
+    host_name: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ApiBootstrapResponse | Problem]:
+    """Get ElementalHost bootstrap
+
+     Returns the Cluster API bootstrap data attached to the host (`format` is
+    `cloud-config` unless the bootstrap secret says otherwise). 404 while none is
+    attached yet.
+
+    Args:
+        namespace (str): A Kubernetes DNS-1123 label.
+        registration_name (str): A Kubernetes DNS-1123 subdomain.
+        host_name (str): A Kubernetes DNS-1123 subdomain.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiBootstrapResponse | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        namespace=namespace,
+        registration_name=registration_name,
+        host_name=host_name,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    namespace: str,
+    registration_name: str,
+    host_name: str,
+    *,
+    client: AuthenticatedClient,
+) -> ApiBootstrapResponse | Problem | None:
+    """Get ElementalHost bootstrap
+
+     Returns the Cluster API bootstrap data attached to the host (`format` is
+    `cloud-config` unless the bootstrap secret says otherwise). 404 while none is
+    attached yet.
+
+    Args:
+        namespace (str): A Kubernetes DNS-1123 label.
+        registration_name (str): A Kubernetes DNS-1123 subdomain.
+        host_name (str): A Kubernetes DNS-1123 subdomain.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiBootstrapResponse | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            namespace=namespace,
+            registration_name=registration_name,
+            host_name=host_name,
+            client=client,
+        )
+    ).parsed
