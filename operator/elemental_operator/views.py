@@ -428,9 +428,16 @@ class ClusterView(ObjectView):
         return bool((self.raw.get("status") or {}).get("infrastructureReady"))
 
     @property
+    def has_control_plane_provider(self) -> bool:
+        """spec.controlPlaneRef names a control plane object. Optional: without one the
+        control-plane Machines stand alone, and Cluster API says the control plane is
+        initialized only once the first of them has a Node (which needs our providerID)."""
+        return bool(self._spec.get("controlPlaneRef"))
+
+    @property
     def control_plane_initialized(self) -> bool:
         """A control plane is referenced and it reports itself initialized."""
-        return bool(self._spec.get("controlPlaneRef")) and self.condition_is_true(CONTROL_PLANE_INITIALIZED)
+        return self.has_control_plane_provider and self.condition_is_true(CONTROL_PLANE_INITIALIZED)
 
     @property
     def kubeconfig_secret(self) -> str:

@@ -240,22 +240,20 @@ class Capi:
         name: str = "cluster",
         infrastructure_ready: bool = True,
         control_plane_initialized: bool = False,
+        control_plane_ref: bool = True,
     ) -> dict[str, Any]:
-        self.create(
-            CLUSTERS,
-            name,
-            {
-                "spec": {
-                    "controlPlaneRef": {
-                        "apiVersion": "controlplane.cluster.x-k8s.io/v1beta1",
-                        "kind": "KubeadmControlPlane",
-                        "name": f"{name}-control-plane",
-                        "namespace": self.namespace,
-                    },
-                    "infrastructureRef": {"apiVersion": f"{G}/{V}", "kind": "ElementalCluster", "name": name},
-                }
-            },
-        )
+        """A Cluster, with a control-plane provider unless control_plane_ref is False."""
+        spec: dict[str, Any] = {
+            "infrastructureRef": {"apiVersion": f"{G}/{V}", "kind": "ElementalCluster", "name": name},
+        }
+        if control_plane_ref:
+            spec["controlPlaneRef"] = {
+                "apiVersion": "controlplane.cluster.x-k8s.io/v1beta1",
+                "kind": "KubeadmControlPlane",
+                "name": f"{name}-control-plane",
+                "namespace": self.namespace,
+            }
+        self.create(CLUSTERS, name, {"spec": spec})
         return self.cluster_status(name, infrastructure_ready, control_plane_initialized)
 
     def cluster_status(

@@ -140,6 +140,26 @@ def test_every_condition_reason_on_the_way_to_ready(
         assert is_true(em, kind), em["status"]["conditions"]
 
 
+def test_without_control_plane_ref_the_machine_gets_its_provider_id(
+    start_operator: Any, capi: Capi, downstream: Downstream
+) -> None:
+    """A Cluster without spec.controlPlaneRef (stand-alone control-plane Machines): its
+    ControlPlaneInitialized stays False until a Node has our providerID, so the machine
+    waits for the kubeconfig Secret and the Node only."""
+    start_operator()
+    host_name = f"host-{capi.suffix}"
+    capi.cluster(control_plane_ref=False, control_plane_initialized=False)
+    capi.host(host_name, bootstrapped=True)
+    capi.machine_pair("em")
+    capi.wait_reason(EMS, "em", "ProviderIDReady", "WaitingForKubeconfig")
+    capi.kubeconfig_secret("cluster", downstream)
+    capi.wait_reason(EMS, "em", "ProviderIDReady", "NodeNotFound")
+    downstream.create_node(host_name)
+    em = capi.wait(EMS, "em", lambda o: bool(o["status"].get("ready")))
+    assert em["spec"]["providerID"] == f"elemental://{capi.namespace}/{host_name}"
+    assert downstream.provider_id(host_name) == em["spec"]["providerID"]
+
+
 def test_association_honours_the_selector(start_operator: Any, capi: Capi) -> None:
     start_operator()
     capi.cluster()

@@ -2,7 +2,7 @@
 links it to the Machine's bootstrap data, sets the providerID, and resets the host when the
 machine goes away.
 
-Every wait (no host yet, control plane not initialized, Node not there yet) is a condition
+Every wait (no host yet, control plane not initialized, no workload kubeconfig or Node yet) is a condition
 and a look again after `requeue_period`, never an exception: exceptions are for failures,
 and the work queue gives up on those after a bounded number of retries."""
 
@@ -33,6 +33,7 @@ from elemental_core.vocabulary import (
     NODE_NOT_FOUND,
     PROVIDER_ID_READY,
     WAITING_FOR_CONTROL_PLANE_INITIALIZED,
+    WAITING_FOR_KUBECONFIG,
     Resource,
 )
 from elemental_kube.errors import Conflict, NotFound
@@ -150,7 +151,9 @@ class ElementalMachineController(KubeHolder):
             _waiting_for_bootstrap(em, host)
             return Result()
         em.set_true(HOST_READY)
-        if not cluster.control_plane_initialized:
+        # Without a control-plane provider nothing would ever say "initialized" before this
+        # machine's Node has its providerID: the kubeconfig Secret and the Node are waited for.
+        if cluster.has_control_plane_provider and not cluster.control_plane_initialized:
             em.set_false(
                 PROVIDER_ID_READY,
                 INFO,
@@ -236,6 +239,13 @@ class ElementalMachineController(KubeHolder):
             log.info(
                 "waiting for the workload cluster's kubeconfig",
                 extra={"machine": em.name, "secret": cluster.kubeconfig_secret},
+            )
+            em.set_false(
+                PROVIDER_ID_READY,
+                INFO,
+                WAITING_FOR_KUBECONFIG,
+                f"Waiting for the kubeconfig Secret '{cluster.kubeconfig_secret}' of downstream "
+                f"cluster '{cluster.name}'.",
             )
             return False
         try:

@@ -110,8 +110,15 @@ class Scene:
         return self.kube.add(HOSTS, {"metadata": metadata, "spec": spec or {}})
 
     def cluster(
-        self, name: str = "cluster", *, infrastructure_ready: bool = True, initialized: bool = False
+        self,
+        name: str = "cluster",
+        *,
+        infrastructure_ready: bool = True,
+        initialized: bool = False,
+        control_plane_ref: bool = True,
     ) -> dict[str, Any]:
+        """A Cluster; with a control-plane provider (controlPlaneRef) unless told otherwise,
+        `initialized` being what that provider reports."""
         spec: dict[str, Any] = {
             "infrastructureRef": {
                 "apiVersion": ELEMENTAL_CLUSTERS.api_version,
@@ -120,8 +127,9 @@ class Scene:
             }
         }
         status: dict[str, Any] = {"infrastructureReady": infrastructure_ready}
-        if initialized:
+        if control_plane_ref:
             spec["controlPlaneRef"] = {"kind": "KThreesControlPlane", "name": f"{name}-cp"}
+        if initialized:
             status["conditions"] = [{"type": CONTROL_PLANE_INITIALIZED, "status": "True"}]
         return self.kube.add(
             CLUSTERS, {"metadata": {"name": name, "namespace": NS}, "spec": spec, "status": status}

@@ -34,6 +34,7 @@ from elemental_core.vocabulary import (
     PROVIDER_ID_READY,
     READY,
     WAITING_FOR_CONTROL_PLANE_INITIALIZED,
+    WAITING_FOR_KUBECONFIG,
 )
 from elemental_operator.controllers.base import Result
 from tests.unit.operator.scene import KUBECONFIG, NS, REQUEUE, Scene, condition, labels, state
@@ -303,9 +304,14 @@ def test_every_host_taken_meanwhile_means_none_available(scene: Scene) -> None:
 
 
 def associated_scene(
-    scene: Scene, *, bootstrapped: bool = False, installed: bool = True, initialized: bool = False
+    scene: Scene,
+    *,
+    bootstrapped: bool = False,
+    installed: bool = True,
+    initialized: bool = False,
+    control_plane_ref: bool = True,
 ) -> None:
-    scene.cluster(initialized=initialized)
+    scene.cluster(initialized=initialized, control_plane_ref=control_plane_ref)
     scene.machine_pair()
     scene.host("host", installed=installed, bootstrapped=bootstrapped)
     link_by_hand(scene, "host")
@@ -388,9 +394,36 @@ def test_a_kubeconfig_not_there_yet_is_waited_for(scene: Scene) -> None:
     scene.kube.nodes["host"] = None
     result, em = reconcile(scene)
     assert result == WAIT
+    assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_KUBECONFIG)
+    assert (condition(em, PROVIDER_ID_READY) or {})["message"] == (
+        "Waiting for the kubeconfig Secret 'cluster-kubeconfig' of downstream cluster 'cluster'."
+    )
     assert "providerID" not in em["spec"]
     assert not em["status"]["ready"]
     assert scene.kube.nodes["host"] is None
+
+
+def test_without_a_control_plane_provider_the_kubeconfig_and_node_are_waited_for(scene: Scene) -> None:
+    """No controlPlaneRef: Cluster API calls the control plane initialized only once the
+    first control-plane Machine has a Node, which needs this providerID. So nothing waits
+    for ControlPlaneInitialized; the workload cluster's kubeconfig and the Node are looked
+    for again every requeue period until they are there."""
+    associated_scene(scene, bootstrapped=True, control_plane_ref=False)
+    result, em = reconcile(scene)
+    assert result == WAIT
+    assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_KUBECONFIG)
+
+    scene.kubeconfig()
+    result, em = reconcile(scene)
+    assert result == WAIT
+    assert state(em, PROVIDER_ID_READY) == ("False", "Error", NODE_NOT_FOUND)
+
+    scene.kube.nodes["host"] = None  # the host's kubelet registers its Node
+    result, em = reconcile(scene)
+    assert result == Result()
+    assert scene.kube.nodes["host"] == PROVIDER_ID
+    assert em["spec"]["providerID"] == PROVIDER_ID
+    assert em["status"]["ready"] is True
 
 
 def test_a_lost_host_is_forgotten_then_replaced(scene: Scene) -> None:
