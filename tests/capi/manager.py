@@ -59,6 +59,7 @@ DEFAULT_FEATURE_GATES: Mapping[str, bool] = {"ClusterTopology": True, "MachinePo
 WEBHOOK_HOST_ENV = "CAPI_WEBHOOK_HOST"
 # kustomize's namePrefix in CAPI's config/default.
 NAME_PREFIX = "capi-"
+CLUSTERCTL_LABELS = {"clusterctl.cluster.x-k8s.io": "", "cluster.x-k8s.io/provider": "cluster-api"}
 # Log lines that mean the API server and a webhook server did not get along: TLS failures at
 # any level (Go's http.Server logs handshake errors unprefixed), and klog errors and warnings
 # about webhooks or certificates.
@@ -415,13 +416,17 @@ class ClusterAPIManager(_Component):
 
 
 def webhook_crds(manifests: Path, webhook_url: str, ca_bundle: str) -> list[dict[str, Any]]:
-    """The release's CRDs, each converted by the manager's /convert at `webhook_url`.
+    """The release's CRDs, each converted by the manager's /convert at `webhook_url`, and
+    labelled as `clusterctl init` installs them.
 
     As the release's kustomize patches (config/crd/patches) do for every one of its CRDs,
     with a URL and CA bundle in place of the in-cluster Service and cert-manager injection.
     """
     crds = load_yaml_documents(sorted((manifests / "crd").glob("*.yaml")))
     for crd in crds:
+        # What `clusterctl init` adds to the core provider's objects; `clusterctl move` finds
+        # the kinds it moves by the first label.
+        crd["metadata"].setdefault("labels", {}).update(CLUSTERCTL_LABELS)
         crd["spec"]["conversion"] = {
             "strategy": "Webhook",
             "webhook": {

@@ -1,54 +1,110 @@
-"""tests.controlplane.apply_crd retries a replace that lost a race (409 Conflict)."""
+"""tests.controlplane.apply_crd against a real kube-apiserver: it creates and updates a CRD
+however often other writers change it meanwhile (as the API server's own CRD controllers do
+right after a create), and it removes what the manifest no longer has."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiException
+from kubernetes import client as k8s
 
-from tests.controlplane import CRD_APPLY_ATTEMPTS, apply_crd
+from tests.controlplane import ControlPlane, apply_crd
 
-CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "x"}}
-
-
-class FakeExtensions:
-    """Create answers 409 AlreadyExists; the first `conflicts` replaces answer 409 Conflict."""
-
-    def __init__(self, conflicts: int) -> None:
-        self.conflicts = conflicts
-        self.reads = 0
-        self.replaced: list[dict[str, Any]] = []
-
-    def create_custom_resource_definition(self, body: Any) -> None:
-        raise ApiException(status=409, reason="AlreadyExists")
-
-    def read_custom_resource_definition(self, name: str) -> Any:
-        self.reads += 1
-        return SimpleNamespace(metadata=SimpleNamespace(resource_version=str(self.reads)))
-
-    def replace_custom_resource_definition(self, name: str, body: Any) -> None:
-        if self.conflicts:
-            self.conflicts -= 1
-            raise ApiException(status=409, reason="Conflict")
-        self.replaced.append(body)
+NAME = "widgets.harness.example"
+ROUNDS = 20
+# Enough concurrent writers that a read-then-replace would lose every one of its retries.
+WRITERS = 4
 
 
-def test_a_conflicting_replace_is_retried_on_a_fresh_read() -> None:
-    ext = FakeExtensions(conflicts=2)
+def crd(labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": NAME, "labels": labels},
+        "spec": {
+            "group": "harness.example",
+            "names": {"kind": "Widget", "listKind": "WidgetList", "plural": "widgets"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
+                }
+            ],
+        },
+    }
 
-    assert apply_crd(ext, CRD) == "x"  # type: ignore[arg-type]
 
-    assert ext.reads == 3
-    assert [body["metadata"]["resourceVersion"] for body in ext.replaced] == ["3"]
+@pytest.fixture(scope="module")
+def cp() -> Iterator[ControlPlane]:
+    with ControlPlane() as control_plane:
+        yield control_plane
 
 
-def test_conflicts_are_retried_a_bounded_number_of_times() -> None:
-    ext = FakeExtensions(conflicts=CRD_APPLY_ATTEMPTS)
+@pytest.fixture
+def ext(cp: ControlPlane) -> Iterator[k8s.ApiextensionsV1Api]:
+    with cp.api_client() as api:
+        extensions = k8s.ApiextensionsV1Api(api)
+        yield extensions
+        extensions.delete_custom_resource_definition(NAME)
 
-    with pytest.raises(ApiException) as raised:
-        apply_crd(ext, CRD)  # type: ignore[arg-type]
 
-    assert raised.value.status == 409
-    assert ext.reads == CRD_APPLY_ATTEMPTS
+class Writer(threading.Thread):
+    """Another writer that changes its annotation on the CRD as fast as it can until stopped."""
+
+    def __init__(self, cp: ControlPlane, index: int) -> None:
+        super().__init__(daemon=True)
+        self.cp = cp
+        self.key = f"writer-{index}"
+        self.stopping = threading.Event()
+        self.writes = 0
+
+    def run(self) -> None:
+        with self.cp.api_client() as api:
+            extensions = k8s.ApiextensionsV1Api(api)
+            while not self.stopping.is_set():
+                patch = {"metadata": {"annotations": {self.key: str(self.writes)}}}
+                extensions.patch_custom_resource_definition(NAME, patch)
+                self.writes += 1
+
+
+def labels_of(ext: k8s.ApiextensionsV1Api) -> dict[str, str]:
+    return dict(ext.read_custom_resource_definition(NAME).metadata.labels or {})
+
+
+def test_applies_succeed_while_another_writer_keeps_changing_the_crd(
+    cp: ControlPlane, ext: k8s.ApiextensionsV1Api
+) -> None:
+    assert apply_crd(ext, crd({"round": "0"})) == NAME
+    writers = [Writer(cp, index) for index in range(WRITERS)]
+    for writer in writers:
+        writer.start()
+    try:
+        for round_ in range(1, ROUNDS + 1):
+            apply_crd(ext, crd({"round": str(round_)}))
+    finally:
+        for writer in writers:
+            writer.stopping.set()
+            writer.join(30)
+
+    current = ext.read_custom_resource_definition(NAME)
+    assert current.metadata.labels["round"] == str(ROUNDS)
+    # The other writers' fields are their own: an apply leaves them alone.
+    for writer in writers:
+        assert writer.writes > 0
+        assert current.metadata.annotations[writer.key] == str(writer.writes - 1)
+
+
+def test_an_apply_removes_what_the_manifest_dropped(ext: k8s.ApiextensionsV1Api) -> None:
+    apply_crd(ext, crd({"kept": "yes", "dropped": "yes"}))
+
+    apply_crd(ext, crd({"kept": "yes"}))
+
+    assert labels_of(ext) == {"kept": "yes"}

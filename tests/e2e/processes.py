@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import free_port
+from tests.live import LiveServer, free_port
 
 
 class OperatorProcess:
@@ -64,3 +64,30 @@ class OperatorProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+
+class ApiProcess(LiveServer):
+    """`elemental-api serve` on the Kubernetes store of one cluster; `switch` restarts it on the
+    same port against another cluster, as a DNS switch after a move would do for agents."""
+
+    def __init__(self, directory: Path, kubeconfig: Path) -> None:
+        super().__init__(directory, workers=1, kubeconfig=kubeconfig)
+
+    def switch(self, kubeconfig: Path, timeout: float = 60) -> None:
+        assert self.stop() == 0, self.log()[-5000:]
+        self.kubeconfig = str(kubeconfig)
+        self.extra_args = ("--kubeconfig", self.kubeconfig)
+        deadline = time.monotonic() + timeout
+        while not self._start_once():  # the port may linger a moment after the old server
+            assert time.monotonic() < deadline, f"the API did not start again:\n{self.log()[-5000:]}"
+            time.sleep(0.5)
+
+    def answered(self, method: str, status: str = "200") -> float:
+        """How many requests of `method` the server answered with `status` (its metrics)."""
+        text = httpx.get(f"{self.base_url}/metrics", timeout=10).text
+        total = 0.0
+        for line in text.splitlines():
+            ours = line.startswith("elemental_api_requests_total{") and f'method="{method}"' in line
+            if ours and f'status="{status}"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+        return total

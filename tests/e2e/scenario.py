@@ -185,24 +185,14 @@ class Scenario:
                 "spec": {"controlPlaneEndpoint": {"host": "10.0.0.1", "port": 6443}},
             },
         )
-        self.core.create_namespaced_secret(
-            self.namespace,
-            k8s.V1Secret(
-                metadata=k8s.V1ObjectMeta(name=f"{CLUSTER}-kubeconfig"),
-                data={"value": _b64(kubeconfig)},
-            ),
-        )
+        self.core.create_namespaced_secret(self.namespace, kubeconfig_secret(CLUSTER, kubeconfig))
 
     def play_capi_machine(self, name: str, selector: dict[str, Any] | None = None) -> None:
         """A Machine with its bootstrap Secret, and its ElementalMachine."""
         bootstrap = f"#cloud-config\nruncmd:\n- echo {name}\n"
         self.core.create_namespaced_secret(
             self.namespace,
-            k8s.V1Secret(
-                metadata=k8s.V1ObjectMeta(name=f"{name}-bootstrap"),
-                data={"value": _b64(bootstrap.encode()), "format": _b64(b"cloud-config")},
-                type="cluster.x-k8s.io/secret",
-            ),
+            bootstrap_secret(f"{name}-bootstrap", CLUSTER, bootstrap),
         )
         machine = self.create(
             CAPI,
@@ -210,7 +200,7 @@ class Scenario:
             {
                 "apiVersion": f"{CAPI}/{VERSION}",
                 "kind": "Machine",
-                "metadata": {"name": name, "labels": {"cluster.x-k8s.io/cluster-name": CLUSTER}},
+                "metadata": {"name": name, "labels": {LABEL_CLUSTER_NAME: CLUSTER}},
                 "spec": {
                     "clusterName": CLUSTER,
                     "bootstrap": {"dataSecretName": f"{name}-bootstrap"},
@@ -232,7 +222,7 @@ class Scenario:
                 "kind": "ElementalMachine",
                 "metadata": {
                     "name": name,
-                    "labels": {"cluster.x-k8s.io/cluster-name": CLUSTER},
+                    "labels": {LABEL_CLUSTER_NAME: CLUSTER},
                     "ownerReferences": [_owner(machine)],
                 },
                 "spec": spec,
@@ -321,6 +311,30 @@ def _owner(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+# Secrets Cluster API reads or writes for a cluster: its type, and the cluster-name label
+# that CAPI's Secret cache selects on (a Secret without it is invisible to CAPI's manager).
+CAPI_SECRET_TYPE = "cluster.x-k8s.io/secret"
+LABEL_CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
+
+
+def kubeconfig_secret(cluster: str, kubeconfig: bytes) -> k8s.V1Secret:
+    """`<cluster>-kubeconfig`, as a control-plane provider writes it."""
+    return k8s.V1Secret(
+        metadata=k8s.V1ObjectMeta(name=f"{cluster}-kubeconfig", labels={LABEL_CLUSTER_NAME: cluster}),
+        data={"value": _b64(kubeconfig)},
+        type=CAPI_SECRET_TYPE,
+    )
+
+
+def bootstrap_secret(name: str, cluster: str, cloud_config: str) -> k8s.V1Secret:
+    """Bootstrap data as a bootstrap provider writes it (the Machine names it in dataSecretName)."""
+    return k8s.V1Secret(
+        metadata=k8s.V1ObjectMeta(name=name, labels={LABEL_CLUSTER_NAME: cluster}),
+        data={"value": _b64(cloud_config.encode()), "format": _b64(b"cloud-config")},
+        type=CAPI_SECRET_TYPE,
+    )
 
 
 def node(name: str) -> k8s.V1Node:
