@@ -23,9 +23,9 @@ PROVIDER = "infrastructure-elemental"
 NAMESPACE = "elemental-system"
 IMAGE_PLACEHOLDER = "elemental-capi:dev"
 DEFAULT_IMAGE_REPOSITORY = "ghcr.io/elemental-capi/elemental-capi"
-# Cluster API's contract the provider implements. clusterctl v1.14 (contract v1beta2) still
-# installs v1beta1-contract providers (it takes v1beta1 as compatible until v1beta1 is dropped).
-CONTRACT = "v1beta1"
+# Cluster API's contract the provider implements: v1beta2 (the CRDs also keep the v1beta1
+# contract's fields for Cluster API <= 1.10 readers; docs/CAPI-CONTRACT.md).
+CONTRACT = "v1beta2"
 # `clusterctl generate cluster` without --flavor reads cluster-template.yaml: this flavor's.
 DEFAULT_FLAVOR = "k3s"
 VERSION = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$")
@@ -46,7 +46,7 @@ COMPONENTS = (
     "certmanager/certificate.yaml",
 )
 # Under operator/config but not released: the minimal Cluster API CRDs the tests install.
-NOT_RELEASED = ("crd/capi/*.yaml", "metadata.yaml")
+NOT_RELEASED = ("metadata.yaml",)
 
 
 class ReleaseError(Exception):

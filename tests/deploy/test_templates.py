@@ -72,11 +72,24 @@ def test_metadata_declares_the_contract_of_the_release_series(release_dir: Path,
     metadata = yaml.safe_load((release_dir / "metadata.yaml").read_text())
     assert metadata["apiVersion"] == "clusterctl.cluster.x-k8s.io/v1alpha3"
     assert metadata["kind"] == "Metadata"
-    assert {"major": 0, "minor": 1, "contract": "v1beta1"} in metadata["releaseSeries"]
+    # clusterctl matches a series' contract to the newest contract the CRDs are labelled for.
+    crds = [
+        o
+        for o in documents((release_dir / "infrastructure-components.yaml").read_text())
+        if o["kind"] == "CustomResourceDefinition"
+    ]
+    contracts = {
+        key.removeprefix("cluster.x-k8s.io/")
+        for crd in crds
+        for key in crd["metadata"].get("labels", {})
+        if key.startswith("cluster.x-k8s.io/v")
+    }
+    assert contracts == {"v1beta1", "v1beta2"}
+    assert {"major": 0, "minor": 1, "contract": "v1beta2"} in metadata["releaseSeries"]
     # A release of a series the file does not list yet still declares it.
     later = yaml.safe_load((release(tmp_path, "v3.7.1") / "metadata.yaml").read_text())
-    assert {"major": 3, "minor": 7, "contract": "v1beta1"} in later["releaseSeries"]
-    assert {"major": 0, "minor": 1, "contract": "v1beta1"} in later["releaseSeries"]
+    assert {"major": 3, "minor": 7, "contract": "v1beta2"} in later["releaseSeries"]
+    assert {"major": 0, "minor": 1, "contract": "v1beta2"} in later["releaseSeries"]
 
 
 def test_image_is_the_release_version_and_its_repository_can_be_chosen(
