@@ -28,7 +28,7 @@ from elemental_kube.errors import KubeError
 from elemental_kube.leases import LeaderElector
 from elemental_kube.objects import Kube
 from elemental_operator import metrics
-from elemental_operator.controllers.base import Controller, Mapper, Settings
+from elemental_operator.controllers.base import ChangeMapper, Controller, Mapper, Settings
 from elemental_operator.controllers.elementalcluster import ElementalClusterController
 from elemental_operator.controllers.elementalhost import ElementalHostController
 from elemental_operator.controllers.elementalmachine import ElementalMachineController
@@ -150,6 +150,9 @@ class Manager:
             self.kube.informers[controller.resource].add_handler(enqueue_self(queue, self.in_scope))
             for resource, mapper in controller.watches().items():
                 self.kube.informers[resource].add_handler(enqueue_mapped(queue, mapper, self.in_scope))
+            for resource, change_mapper in controller.change_watches().items():
+                handler = enqueue_changed(queue, change_mapper, self.in_scope)
+                self.kube.informers[resource].add_handler(handler)
 
     def _start_workers(self) -> None:
         for controller in self.controllers:
@@ -237,6 +240,18 @@ def enqueue_mapped(queue: WorkQueue, mapper: Mapper, admits: Callable[[Key], boo
         if previous is not None and previous is not obj:
             keys.update(mapper(previous))
         for key in keys:
+            if admits(key):
+                queue.add(key)
+
+    return handler
+
+
+def enqueue_changed(queue: WorkQueue, mapper: ChangeMapper, admits: Callable[[Key], bool]) -> Any:
+    """An informer handler queueing the keys a change maps to (the mapper sees the event,
+    the object and its previous version)."""
+
+    def handler(event: str, obj: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        for key in set(mapper(event, obj, previous)):
             if admits(key):
                 queue.add(key)
 

@@ -456,6 +456,7 @@ class ElementalMachineView(ObjectView):
         self._writable_spec.pop("hostRef", None)
         self._writable_spec.pop("providerID", None)
         self.addresses = []
+        self.failure_domain = None
 
     @property
     def addresses(self) -> list[dict[str, Any]]:
@@ -494,6 +495,18 @@ class ElementalMachineView(ObjectView):
     def provisioned(self) -> bool:
         return ((self.raw.get("status") or {}).get("initialization") or {}).get("provisioned") is True
 
+    @property
+    def failure_domain(self) -> str | None:
+        return (self.raw.get("status") or {}).get("failureDomain") or None
+
+    @failure_domain.setter
+    def failure_domain(self, value: str | None) -> None:
+        """status.failureDomain (the InfraMachine contract's): where the machine landed."""
+        if value:
+            self._status["failureDomain"] = value
+        elif "failureDomain" in (self.raw.get("status") or {}):
+            del self._status["failureDomain"]
+
 
 class MachineView(ObjectView):
     """Cluster API's Machine at cluster.x-k8s.io/v1beta2 (read only)."""
@@ -511,6 +524,11 @@ class MachineView(ObjectView):
     @property
     def elemental_machine_key(self) -> Key | None:
         return self._infrastructure_key(ELEMENTAL_MACHINES)
+
+    @property
+    def failure_domain(self) -> str | None:
+        """spec.failureDomain: where Cluster API (or the user) wants the machine placed."""
+        return self._spec.get("failureDomain") or None
 
 
 class ClusterView(ObjectView):
@@ -566,6 +584,32 @@ class ElementalClusterView(ObjectView):
     @property
     def cluster_owner(self) -> str | None:
         return self.owner_name(CLUSTERS)
+
+    @property
+    def failure_domain_label(self) -> str | None:
+        """spec.failureDomainLabel: the host label whose values are the failure domains;
+        None when the cluster asks for none."""
+        return self._spec.get("failureDomainLabel") or None
+
+    @property
+    def failure_domains_take_control_plane(self) -> bool:
+        """spec.failureDomainControlPlane, true when not set."""
+        return self._spec.get("failureDomainControlPlane") is not False
+
+    @property
+    def failure_domains(self) -> list[dict[str, Any]]:
+        found = (self.raw.get("status") or {}).get("failureDomains")
+        return found if isinstance(found, list) else []
+
+    @failure_domains.setter
+    def failure_domains(self, domains: list[dict[str, Any]]) -> None:
+        """status.failureDomains (the v1beta2 contract's list), absent when there are none;
+        anything else there (upstream's v1beta1 map, never written) goes too."""
+        if domains:
+            if self.failure_domains != domains:
+                self._status["failureDomains"] = [dict(d) for d in domains]
+        elif "failureDomains" in (self.raw.get("status") or {}):
+            del self._status["failureDomains"]
 
     @property
     def has_control_plane_endpoint(self) -> bool:

@@ -611,6 +611,78 @@ def test_addresses_are_cluster_api_machine_addresses(
     assert "status.addresses[0].type" in refused.stderr
 
 
+def refused_status(cp: ControlPlane, namespace: str, resource: str, name: str, status: Obj) -> str:
+    """kubectl's complaint about a status patch the schema refuses."""
+    patched = cp.kubectl("patch", "-n", namespace, resource, name, *status_patch(status))
+    assert patched.returncode != 0, patched.stdout
+    return patched.stderr
+
+
+def test_failure_domains_are_the_v1beta2_contracts(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    """ElementalCluster: spec.failureDomainLabel (a label key) and failureDomainControlPlane;
+    status.failureDomains, Cluster API v1beta2's list of {name, controlPlane, attributes}
+    (unique names, 1 to 100 of them), no longer upstream's v1beta1 map. ElementalMachine:
+    status.failureDomain."""
+    cluster = load_example("ElementalCluster")
+    name = cluster["metadata"]["name"]
+    cluster["spec"] |= {
+        "failureDomainLabel": "topology.kubernetes.io/zone",
+        "failureDomainControlPlane": False,
+    }
+    applied = apply_doc(control_plane, kube_namespace, tmp_path, cluster)
+    assert applied.returncode == 0, applied.stderr
+    got = get_json(control_plane, kube_namespace, "elementalclusters", name)["spec"]
+    assert (got["failureDomainLabel"], got["failureDomainControlPlane"]) == (
+        "topology.kubernetes.io/zone",
+        False,
+    )
+
+    for bad_label in ("zone with spaces", "-zone", "example.com/", ""):
+        refused = apply_doc(
+            control_plane,
+            kube_namespace,
+            tmp_path,
+            {**cluster, "spec": {**cluster["spec"], "failureDomainLabel": bad_label}},
+        )
+        assert refused.returncode != 0, bad_label
+        assert "spec.failureDomainLabel" in refused.stderr
+
+    domains = [
+        {"name": "zone-a", "controlPlane": True, "attributes": {"rack": "r1"}},
+        {"name": "zone-b", "controlPlane": False},
+    ]
+    patch_status(control_plane, kube_namespace, "elementalclusters", name, {"failureDomains": domains})
+    assert (
+        get_json(control_plane, kube_namespace, "elementalclusters", name)["status"]["failureDomains"]
+        == domains
+    )
+
+    def refused(status: Obj) -> str:
+        return refused_status(control_plane, kube_namespace, "elementalclusters", name, status)
+
+    assert "status.failureDomains: Invalid value" in refused(
+        {"failureDomains": {"zone-a": {"controlPlane": True}}}
+    )
+    assert "Duplicate value" in refused({"failureDomains": [{"name": "zone-a"}, {"name": "zone-a"}]})
+    assert "status.failureDomains[0].name" in refused({"failureDomains": [{"controlPlane": True}]})
+    assert "status.failureDomains[0].name" in refused({"failureDomains": [{"name": ""}]})
+    assert "status.failureDomains" in refused({"failureDomains": []})
+    assert "status.failureDomains" in refused({"failureDomains": [{"name": f"z{i}"} for i in range(101)]})
+
+    run_ok(control_plane, "apply", "-n", kube_namespace, "-f", str(example_path("ElementalMachine")))
+    machine = load_example("ElementalMachine")["metadata"]["name"]
+    patch_status(control_plane, kube_namespace, "elementalmachines", machine, {"failureDomain": "zone-a"})
+    assert (
+        get_json(control_plane, kube_namespace, "elementalmachines", machine)["status"]["failureDomain"]
+        == "zone-a"
+    )
+    assert "status.failureDomain" in refused_status(
+        control_plane, kube_namespace, "elementalmachines", machine, {"failureDomain": ""}
+    )
+
+
 # What clusterctl move needs of the CRDs (cmd/clusterctl/client/cluster/objectgraph.go):
 # ElementalCluster and ElementalMachine come through their owner chain to the Cluster
 # (Cluster API sets those owners), registrations with everything they own (signing key
@@ -755,8 +827,17 @@ CONDITIONS = {"conditions"} | {f"conditions[].{name}" for name in CONDITION_FIEL
 V1BETA2_CONDITIONS = CONDITIONS | {"conditions[].observedGeneration"}
 INITIALIZATION = {"initialization", "initialization.provisioned"}
 ADDRESSES = {"addresses", "addresses[].type", "addresses[].address"}
-FAILURE_DOMAINS = {"failureDomains", "failureDomains.*.attributes", "failureDomains.*.controlPlane"}
-CLUSTER_SPEC = {"controlPlaneEndpoint", "controlPlaneEndpoint.host", "controlPlaneEndpoint.port"}
+# Not upstream's (a v1beta1 map keyed by name): the v1beta2 contract's list of FailureDomain.
+FAILURE_DOMAINS = {
+    "failureDomains",
+    "failureDomains[].name",
+    "failureDomains[].attributes",
+    "failureDomains[].controlPlane",
+}
+CLUSTER_SPEC = {"controlPlaneEndpoint", "controlPlaneEndpoint.host", "controlPlaneEndpoint.port"} | {
+    "failureDomainLabel",  # not upstream's: failure domains from a host label
+    "failureDomainControlPlane",
+}
 MACHINE_SPEC = (
     under("hostRef", OBJECT_REFERENCE)
     | {"osVersionManagement", "providerID"}
@@ -806,7 +887,7 @@ UPSTREAM_PATHS: dict[str, dict[str, set[str]]] = {
     # Upstream's status.failureDomains is no machine contract field: gone.
     "ElementalMachine": {
         "spec": MACHINE_SPEC,
-        "status": {"ready"} | INITIALIZATION | V1BETA2_CONDITIONS | ADDRESSES,
+        "status": {"ready"} | INITIALIZATION | V1BETA2_CONDITIONS | ADDRESSES | {"failureDomain"},
     },
     "ElementalMachineTemplate": {
         "spec": TEMPLATE | {f"template.spec.{p}" for p in MACHINE_SPEC},
@@ -827,6 +908,7 @@ UPSTREAM_REQUIRED = {
     "ElementalCluster": {
         "spec.controlPlaneEndpoint": ["host", "port"],
         "status.conditions[]": REQUIRED_IN_V1BETA2_CONDITION,
+        "status.failureDomains[]": ["name"],
     },
     "ElementalClusterTemplate": {
         "spec": ["template"],

@@ -12,6 +12,10 @@ from elemental_core.vocabulary import Resource
 from elemental_operator.views import Key
 
 Mapper = Callable[[dict[str, Any]], list[Key]]
+# A watch that looks at the change itself: (event type, object, its previous version or None;
+# for DELETED the last version known, twice) to the keys it wakes. For watches whose every
+# event would otherwise wake work (e.g. every host check-in).
+ChangeMapper = Callable[[str, dict[str, Any], dict[str, Any] | None], list[Key]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class Controller(Protocol):
     def watches(self) -> dict[Resource, Mapper]:
         """Secondary resources whose changes enqueue primary keys (besides the primary)."""
 
+    def change_watches(self) -> dict[Resource, ChangeMapper]:
+        """Secondary resources whose changes, compared with their previous version, enqueue
+        primary keys."""
+
 
 class KubeHolder:
     """Gives a controller its Kube and Settings."""
@@ -79,3 +87,6 @@ class KubeHolder:
     def __init__(self, kube: KubeAccess, settings: Settings) -> None:
         self.kube = kube
         self.settings = settings
+
+    def change_watches(self) -> dict[Resource, ChangeMapper]:
+        return {}

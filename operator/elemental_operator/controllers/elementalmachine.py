@@ -18,6 +18,7 @@ from elemental_core.vocabulary import (
     ASSOCIATED_HOST_NOT_FOUND,
     ASSOCIATION_READY,
     CLUSTERS,
+    ELEMENTAL_CLUSTERS,
     ELEMENTAL_MACHINES,
     HOST_READY,
     HOST_WAITING_FOR_BOOTSTRAP,
@@ -39,6 +40,7 @@ from elemental_core.vocabulary import (
     Resource,
 )
 from elemental_kube.errors import Conflict, NotFound
+from elemental_operator import failuredomains
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
 from elemental_operator.controllers.pause import pause_reason
 from elemental_operator.views import (
@@ -46,6 +48,7 @@ from elemental_operator.views import (
     INFO,
     WARNING,
     ClusterView,
+    ElementalClusterView,
     ElementalMachineView,
     HostView,
     Key,
@@ -61,7 +64,13 @@ class ElementalMachineController(KubeHolder):
     resource = ELEMENTAL_MACHINES
 
     def watches(self) -> dict[Resource, Mapper]:
-        return {HOSTS: _host_to_machine, MACHINES: _machine_to_elemental, CLUSTERS: self._cluster_to_machines}
+        return {
+            HOSTS: _host_to_machine,
+            MACHINES: _machine_to_elemental,
+            CLUSTERS: self._cluster_to_machines,
+            # Its failureDomainLabel says which host label status.failureDomain reports.
+            ELEMENTAL_CLUSTERS: self._elemental_cluster_to_machines,
+        }
 
     def reconcile(self, namespace: str, name: str) -> Result:
         before = self.kube.get(ELEMENTAL_MACHINES, namespace, name)
@@ -134,13 +143,20 @@ class ElementalMachineController(KubeHolder):
             return Result()
         return self._reconcile_normal(em, capi_machine, cluster, secret_name)
 
+    def _failure_domain_label(self, cluster: ClusterView) -> str | None:
+        """The host label the machine's ElementalCluster takes failure domains from, if any."""
+        key = cluster.elemental_cluster_key
+        elemental_cluster = ElementalClusterView.of(self.kube.get(ELEMENTAL_CLUSTERS, *key)) if key else None
+        return elemental_cluster.failure_domain_label if elemental_cluster else None
+
     def _reconcile_normal(
         self, em: ElementalMachineView, capi_machine: MachineView, cluster: ClusterView, secret_name: str
     ) -> Result:
         em.ready = False
+        label = self._failure_domain_label(cluster)
         host_key = em.host_key
         if host_key is None:
-            return self._associate(em, capi_machine, secret_name)
+            return self._associate(em, capi_machine, secret_name, label)
         host = HostView.of(self.kube.get(HOSTS, *host_key))
         if host is None:
             log.info("associated host lost", extra={"machine": em.name, "host": host_key[1]})
@@ -154,6 +170,8 @@ class ElementalMachineController(KubeHolder):
             return Result(requeue_after=self.settings.requeue_period)
         em.set_true(ASSOCIATION_READY)
         em.addresses = host.addresses  # what its agent reports, for Cluster API to show on the Machine
+        # Where it landed, as its host's label says now (Cluster API shows it on the Machine).
+        em.failure_domain = failuredomains.host_domain(host.raw, label) if label else None
         self._release_stale_claims(em, host)
         if not host.installed:
             em.set_false(
@@ -179,8 +197,21 @@ class ElementalMachineController(KubeHolder):
         em.ready = True
         return Result()
 
-    def _associate(self, em: ElementalMachineView, capi_machine: MachineView, secret_name: str) -> Result:
-        for candidate in self._candidates(em):
+    def _associate(
+        self, em: ElementalMachineView, capi_machine: MachineView, secret_name: str, label: str | None
+    ) -> Result:
+        domain = capi_machine.failure_domain
+        if domain is not None and label is None:
+            # The contract says the machine MUST be placed there; no host is in any domain.
+            em.set_false(
+                ASSOCIATION_READY,
+                WARNING,
+                MISSING_AVAILABLE_HOSTS,
+                f"No ElementalHosts available for association in failure domain '{domain}': "
+                "the ElementalCluster sets no failureDomainLabel.",
+            )
+            return Result(requeue_after=self.settings.requeue_period)
+        for candidate in self._candidates(em, domain, label):
             after = HostView(copy.deepcopy(candidate.raw))
             after.claim(em, capi_machine, secret_name)
             try:
@@ -190,21 +221,25 @@ class ElementalMachineController(KubeHolder):
             except (Conflict, NotFound):
                 continue  # taken, changed or gone meanwhile: the cache now knows; try the next one
             em.associate(linked)
+            if label:
+                em.failure_domain = failuredomains.host_domain(linked.raw, label)
             log.info("host associated", extra={"machine": em.name, "host": linked.name})
             em.set_true(ASSOCIATION_READY)
             _waiting_for_bootstrap(em, linked)
             return Result()
+        where = f" in failure domain '{domain}' (host label {label})" if domain is not None else ""
         em.set_false(
             ASSOCIATION_READY,
             WARNING,
             MISSING_AVAILABLE_HOSTS,
-            "No ElementalHosts available for association.",
+            f"No ElementalHosts available for association{where}.",
         )
         return Result(requeue_after=self.settings.requeue_period)
 
-    def _candidates(self, em: ElementalMachineView) -> list[HostView]:
+    def _candidates(self, em: ElementalMachineView, domain: str | None, label: str | None) -> list[HostView]:
         """A host already linked to this machine (an association a crash interrupted), else
-        free ones matching spec.selector. Views over read-only snapshots: never changed."""
+        free ones matching spec.selector and, when the Machine names a failure domain, in
+        it. Views over read-only snapshots: never changed."""
         hosts = [HostView(raw) for raw in self.kube.scan(HOSTS, em.namespace)]
         resumed = [
             h
@@ -213,7 +248,13 @@ class ElementalMachineController(KubeHolder):
         ]
         if resumed:
             return resumed[:1]
-        return [h for h in hosts if h.is_free and selectors.matches(em.selector, h.labels)]
+        return [
+            h
+            for h in hosts
+            if h.is_free
+            and selectors.matches(em.selector, h.labels)
+            and (domain is None or (label is not None and failuredomains.host_domain(h.raw, label) == domain))
+        ]
 
     def _release_stale_claims(self, em: ElementalMachineView, host: HostView) -> None:
         """Hosts labelled for this machine besides its hostRef are claims that lost a race:
@@ -301,11 +342,19 @@ class ElementalMachineController(KubeHolder):
 
     def _cluster_to_machines(self, cluster: dict[str, Any]) -> list[Key]:
         view = ClusterView(cluster)
-        machines = [MachineView(raw) for raw in self.kube.scan(MACHINES, view.namespace)]
+        return self._machines_of(view.namespace, view.name)
+
+    def _elemental_cluster_to_machines(self, elemental_cluster: dict[str, Any]) -> list[Key]:
+        view = ElementalClusterView(elemental_cluster)
+        owner = view.cluster_owner
+        return self._machines_of(view.namespace, owner) if owner else []
+
+    def _machines_of(self, namespace: str, cluster: str) -> list[Key]:
+        machines = [MachineView(raw) for raw in self.kube.scan(MACHINES, namespace)]
         return [
             key
             for machine in machines
-            if machine.cluster_name == view.name and (key := machine.elemental_machine_key) is not None
+            if machine.cluster_name == cluster and (key := machine.elemental_machine_key) is not None
         ]
 
 

@@ -151,6 +151,7 @@ class Scene:
         selector: dict[str, Any] | None = None,
         os_version: dict[str, Any] | None = None,
         finalizer: bool = False,
+        failure_domain: str | None = None,
     ) -> dict[str, Any]:
         """A Machine and the ElementalMachine it owns (as Cluster API makes them)."""
         machine_labels = {LABEL_CLUSTER_NAME: cluster} if cluster else {}
@@ -162,6 +163,8 @@ class Scene:
                 "name": name,
             },
         }
+        if failure_domain is not None:
+            machine_spec["failureDomain"] = failure_domain
         if bootstrap:
             machine_spec["bootstrap"] = {"dataSecretName": f"{name}-machine-bootstrap"}
         machine = self.kube.add(
@@ -184,8 +187,9 @@ class Scene:
         return self.kube.add(ELEMENTAL_MACHINES, {"metadata": metadata, "spec": spec})
 
     def elemental_cluster(
-        self, name: str = "ec", *, owner: str | None = None, endpoint: bool = True
+        self, name: str = "ec", *, owner: str | None = None, endpoint: bool = True, **spec_fields: Any
     ) -> dict[str, Any]:
+        """`spec_fields`: more of its spec (failureDomainLabel=..., ...)."""
         metadata: dict[str, Any] = {"name": name, "namespace": NS}
         if owner is not None:
             metadata["ownerReferences"] = [
@@ -196,5 +200,8 @@ class Scene:
                     "uid": "cluster-uid",
                 }
             ]
-        spec = {"controlPlaneEndpoint": {"host": "cp.example", "port": 6443}} if endpoint else {}
+        spec: dict[str, Any] = (
+            {"controlPlaneEndpoint": {"host": "cp.example", "port": 6443}} if endpoint else {}
+        )
+        spec.update(spec_fields)
         return self.kube.add(ELEMENTAL_CLUSTERS, {"metadata": metadata, "spec": spec})

@@ -10,8 +10,15 @@ import pytest
 from elemental_core.vocabulary import Resource
 from elemental_kube.errors import Conflict
 from elemental_operator.cli import argument_parser, manager_options
-from elemental_operator.controllers.base import Mapper, Result
-from elemental_operator.manager import enqueue_all, enqueue_mapped, enqueue_self, in_scope, process
+from elemental_operator.controllers.base import ChangeMapper, Mapper, Result
+from elemental_operator.manager import (
+    enqueue_all,
+    enqueue_changed,
+    enqueue_mapped,
+    enqueue_self,
+    in_scope,
+    process,
+)
 from elemental_operator.workqueue import WorkQueue
 
 KEY = ("default", "reg")
@@ -60,6 +67,20 @@ def test_only_keys_in_scope_are_queued(
         mapped_handler("MODIFIED", o, previous)  # the previous version maps too
     assert drain(mapped) == expected | {(ns, f"was-{name}") for ns, name in expected}
 
+    changes = WorkQueue()
+    seen: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+
+    def record(event: str, o: dict[str, Any], previous: dict[str, Any] | None) -> list[tuple[str, str]]:
+        seen.append((event, o, previous))
+        return [(o["metadata"]["namespace"], o["metadata"]["name"])]
+
+    recorder: ChangeMapper = record
+    changes_handler = enqueue_changed(changes, recorder, admits)
+    for o in objects:
+        changes_handler("DELETED", o, o)
+    assert drain(changes) == expected
+    assert seen == [("DELETED", o, o) for o in objects]  # the mapper sees the change itself
+
 
 class Controller:
     """A controller whose reconcile does what it is told (the Controller protocol)."""
@@ -79,6 +100,9 @@ class Controller:
         return outcome
 
     def watches(self) -> dict[Resource, Mapper]:
+        return {}
+
+    def change_watches(self) -> dict[Resource, ChangeMapper]:
         return {}
 
 
