@@ -15,10 +15,8 @@ class InvalidSelector(ValueError):
 def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
     if not selector:
         return True
+    check(selector)  # before any label: a bad selector is refused whichever host it is tried on
     expressions = selector.get("matchExpressions") or []
-    # Checked before any label: a bad selector is refused whichever host it is tried on.
-    for expression in expressions:
-        _check(expression)
     for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
             return False
@@ -37,6 +35,12 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
         if operator == "DoesNotExist" and key in labels:
             return False
     return True
+
+
+def check(selector: Mapping[str, Any] | None) -> None:
+    """Raises InvalidSelector when `selector` breaks Kubernetes' rules."""
+    for expression in (selector or {}).get("matchExpressions") or []:
+        _check(expression)
 
 
 def _check(expression: Mapping[str, Any]) -> None:

@@ -125,6 +125,7 @@ MISSING_CLUSTER_INFRASTRUCTURE_READY = "MissingClusterInfrastructureReady"
 MISSING_BOOTSTRAP_SECRET = "MissingBootstrapSecret"  # noqa: S105 - a reason
 ASSOCIATED_HOST_NOT_FOUND = "AssociatedHostNotFound"
 MISSING_AVAILABLE_HOSTS = "MissingAvailableHosts"
+INVALID_SELECTOR = "InvalidSelector"
 HOST_WAITING_FOR_INSTALL = "HostWaitingForInstall"
 HOST_WAITING_FOR_BOOTSTRAP = "HostWaitingForBootstrap"
 WAITING_FOR_CONTROL_PLANE_INITIALIZED = "WaitingForControlPlaneInitialized"

@@ -24,6 +24,7 @@ from elemental_core.vocabulary import (
     HOST_WAITING_FOR_BOOTSTRAP,
     HOST_WAITING_FOR_INSTALL,
     HOSTS,
+    INVALID_SELECTOR,
     KUBECONFIG_VALUE_FIELD,
     LABEL_NEEDS_RESET,
     MACHINES,
@@ -200,6 +201,12 @@ class ElementalMachineController(KubeHolder):
     def _associate(
         self, em: ElementalMachineView, capi_machine: MachineView, secret_name: str, label: str | None
     ) -> Result:
+        try:
+            selectors.check(em.selector)
+        except selectors.InvalidSelector as error:
+            # Terminal until the spec changes (the machine's own watch brings it back then).
+            em.set_false(ASSOCIATION_READY, ERROR, INVALID_SELECTOR, f"spec.selector is invalid: {error}")
+            return Result()
         domain = capi_machine.failure_domain
         if domain is not None and label is None:
             # The contract says the machine MUST be placed there; no host is in any domain.

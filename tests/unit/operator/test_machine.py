@@ -18,6 +18,7 @@ from elemental_core.vocabulary import (
     HOST_WAITING_FOR_BOOTSTRAP,
     HOST_WAITING_FOR_INSTALL,
     HOSTS,
+    INVALID_SELECTOR,
     LABEL_BOOTSTRAPPED,
     LABEL_CLUSTER_NAME,
     LABEL_ELEMENTAL_MACHINE_NAME,
@@ -260,6 +261,21 @@ def test_association_honours_the_selector(
         h["metadata"]["name"] for h in scene.kube.scan(HOSTS) if LABEL_ELEMENTAL_MACHINE_NAME in labels(h)
     }
     assert taken == ({expected} if expected else set())
+
+
+@pytest.mark.parametrize("hosts", [0, 2], ids=["no-hosts", "hosts"])
+def test_an_invalid_selector_is_a_terminal_condition_not_a_crash(scene: Scene, hosts: int) -> None:
+    """An empty NotIn would match every host: the machine takes none and says why, whether
+    or not hosts exist (no exception to retry forever, no requeue until its spec changes)."""
+    scene.cluster()
+    scene.machine_pair(selector={"matchExpressions": [{"key": "pool", "operator": "NotIn", "values": []}]})
+    for index in range(hosts):
+        scene.host(f"h{index}", pool="a")
+    result, em = reconcile(scene)
+    assert result == Result()
+    assert host_ref(em) is None
+    assert state(em, ASSOCIATION_READY) == ("False", "Error", INVALID_SELECTOR)
+    assert "'NotIn' needs values" in condition(em, ASSOCIATION_READY)["message"]
 
 
 def test_an_interrupted_association_is_resumed(scene: Scene) -> None:
