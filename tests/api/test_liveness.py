@@ -6,10 +6,12 @@ the host changed since it was read is dropped (answered 200), not retried."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from elemental_api import cli, server
 from elemental_api.app import create_app
 from elemental_api.store import Store
 from elemental_core import hosts
@@ -168,3 +170,36 @@ def test_the_other_replicas_time_stands(client: Any, store: Store, host: HostIde
     clock.on_read = other_replica_records
     assert client.patch(host.path, headers=host.auth(), json=CHECK_IN).status_code == 200
     assert stored(store, host).last_seen == hosts.seen_timestamp(T0 + INTERVAL)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environment", "interval"),
+    [
+        ([], {}, hosts.DEFAULT_HEARTBEAT_INTERVAL),
+        ([], {"ELEMENTAL_HEARTBEAT_INTERVAL": "15"}, 15.0),
+        (["--heartbeat-interval", "2.5"], {"ELEMENTAL_HEARTBEAT_INTERVAL": "15"}, 2.5),
+    ],
+)
+def test_serve_takes_the_interval_from_its_flag_or_the_environment(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    environment: dict[str, str],
+    interval: float,
+) -> None:
+    monkeypatch.delenv("ELEMENTAL_HEARTBEAT_INTERVAL", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    served: list[server.ServeOptions] = []
+    monkeypatch.setattr(server, "serve", served.append)
+    assert cli.main(["serve", "--store", f"sqlite:///{tmp_path / 'e.db'}", *argv]) == 0
+    assert [options.heartbeat_interval for options in served] == [interval]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "nan", "inf"])
+def test_serve_refuses_an_interval_that_is_no_time(
+    tmp_path: Path, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'e.db'}"
+    assert cli.main(["serve", "--store", store_url, "--heartbeat-interval", value]) == 1
+    assert f"--heartbeat-interval '{value}' must be a number of seconds above 0" in capsys.readouterr().err
