@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from elemental_api import guard, observability, problems, spec, validation
 from elemental_api.services import Services
 from elemental_api.store import Rejected, Store, StoreUnavailable
 from elemental_api.wsgi_bridge import BufferedWSGIBridge
+from elemental_core.hosts import DEFAULT_HEARTBEAT_INTERVAL
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 log = logging.getLogger(__name__)
@@ -51,8 +54,17 @@ class ElementalFlaskApp(connexion.FlaskApp):  # type: ignore[misc]
         self.app.url_map.strict_slashes = False
 
 
-def create_app(store: Store, *, api_endpoint: str, validate_responses: bool = False) -> connexion.FlaskApp:
-    services = Services(store=store, api_endpoint=api_endpoint)
+def create_app(
+    store: Store,
+    *,
+    api_endpoint: str,
+    validate_responses: bool = False,
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+    clock: Callable[[], float] = time.time,
+) -> connexion.FlaskApp:
+    services = Services(
+        store=store, api_endpoint=api_endpoint, heartbeat_interval=heartbeat_interval, clock=clock
+    )
     app = ElementalFlaskApp(__name__, specification_dir=str(SPEC_PATH.parent))
     app.add_api(
         SPEC_PATH.name,

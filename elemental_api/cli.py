@@ -71,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     serve.add_argument(
+        "--heartbeat-interval",
+        default=os.environ.get(hosts.HEARTBEAT_INTERVAL_ENV),
+        metavar="SECONDS",
+        help="a host's last-seen time is rewritten on a check-in once it is this old: at most one "
+        f"write per host per interval (default: ${hosts.HEARTBEAT_INTERVAL_ENV}, else "
+        f"{hosts.DEFAULT_HEARTBEAT_INTERVAL:.0f})",
+    )
+    serve.add_argument(
         "--tls-cert",
         help="PEM certificate: serve https, picking up a renewed file without a restart "
         "(default: $ELEMENTAL_API_TLS_CERTIFICATE when $ELEMENTAL_API_ENABLE_TLS is true)",
@@ -214,6 +222,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(f"--port {args.port} must be between 1 and 65535")
     if args.workers < 1:
         raise CliError(f"--workers {args.workers} must be at least 1")
+    heartbeat_interval = _heartbeat_interval(args.heartbeat_interval)
     for flag, path in zip(tls_names, (args.tls_cert, args.tls_key), strict=True):
         if path is not None:
             try:
@@ -243,9 +252,23 @@ def _serve(args: argparse.Namespace) -> int:
             tls_key=args.tls_key,
             kubeconfig=args.kubeconfig,
             debug=args.debug,
+            heartbeat_interval=heartbeat_interval,
         )
     )
     return 0
+
+
+def _heartbeat_interval(value: str | None) -> float:
+    """--heartbeat-interval (or its variable): seconds, more than zero."""
+    if value is None or value == "":
+        return hosts.DEFAULT_HEARTBEAT_INTERVAL
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise CliError(f"--heartbeat-interval {value!r} must be a number of seconds above 0")
+    return seconds
 
 
 def _registration_create(args: argparse.Namespace) -> int:
@@ -431,6 +454,7 @@ def _host_view(host: Host) -> dict[str, Any]:
         "labels": host.labels,
         "annotations": host.annotations,
         "conditions": host.conditions,
+        "lastSeen": host.last_seen,
         "bootstrapSecret": host.bootstrap_secret.name if host.bootstrap_secret else None,
         "deleting": host.deleting,
         "created": host.created,

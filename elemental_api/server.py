@@ -18,6 +18,7 @@ from uvicorn.config import Config
 
 from elemental_api.connections import HeaderDeadlineProtocol
 from elemental_api.tls import ReloadingContext
+from elemental_core.hosts import DEFAULT_HEARTBEAT_INTERVAL
 
 with warnings.catch_warnings():
     # uvicorn.workers warns it moved to the `uvicorn-worker` package; it still works in 0.54.
@@ -37,6 +38,7 @@ class ServeOptions:
     kubeconfig: str | None = None
     debug: bool = False
     validate_responses: bool = False
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
 
 
 class _Worker(UvicornWorker):
@@ -105,6 +107,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             store,
             api_endpoint=self.options.api_endpoint,
             validate_responses=self.options.validate_responses,
+            heartbeat_interval=self.options.heartbeat_interval,
         )
 
 

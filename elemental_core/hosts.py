@@ -11,6 +11,7 @@ registration's token, so any host may be hostile):
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -227,3 +228,57 @@ def marked_for_reset(host: Host) -> Host:
 def may_be_released(host: Host) -> bool:
     """A host being deleted goes away once it has reported its reset."""
     return host.deleting and host.label_is_true(LABEL_RESET)
+
+
+# -- liveness -----------------------------------------------------------------------------------
+#
+# The API records when a host was last heard from (status.lastSeen), rewriting it only once
+# the recorded time is a heartbeat interval old: a check-in inside the interval writes
+# nothing, and liveness costs at most one write per host per interval. The operator turns it
+# into the HostReachable condition (elemental_operator.controllers.elementalhost).
+
+DEFAULT_HEARTBEAT_INTERVAL = 60.0
+DEFAULT_HEARTBEAT_GRACE = 30.0
+HEARTBEAT_INTERVAL_ENV = "ELEMENTAL_HEARTBEAT_INTERVAL"
+HEARTBEAT_GRACE_ENV = "ELEMENTAL_HEARTBEAT_GRACE"
+HOST_REACHABLE = "HostReachable"
+CHECKED_IN = "CheckedIn"
+CHECK_IN_OVERDUE = "CheckInOverdue"
+NO_CHECK_IN_RECORDED = "NoCheckInRecorded"
+# metav1.MicroTime's shape (a Lease's renewTime): seconds would let a write come up to a
+# second early, and a heartbeat interval of a few seconds (tests) lose its meaning.
+_SEEN_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def seen_timestamp(now: float) -> str:
+    """`now` (seconds since the epoch) as status.lastSeen holds it."""
+    return datetime.datetime.fromtimestamp(now, datetime.UTC).strftime(_SEEN_FORMAT)
+
+
+def parse_seen(value: str | None) -> float | None:
+    """status.lastSeen as seconds since the epoch; None when absent or unreadable (an RFC 3339
+    time of any precision is read: someone may have written one by hand)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed.timestamp()
+
+
+def seen(host: Host, now: float, interval: float) -> Host:
+    """The host as a check-in at `now` leaves it: its last-seen time rewritten when the
+    recorded one is missing, unreadable or at least `interval` seconds old; otherwise `host`
+    itself, so a check-in inside the interval that changes nothing else writes nothing.
+
+    A recorded time in the future (another replica's clock ahead) counts as fresh: two
+    replicas whose clocks disagree never take turns rewriting it."""
+    recorded = parse_seen(host.last_seen)
+    if recorded is not None and now - recorded < interval:
+        return host
+    updated = host.copy()
+    updated.last_seen = seen_timestamp(now)
+    return updated

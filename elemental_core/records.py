@@ -62,6 +62,8 @@ class Host:
     conditions: list[dict[str, Any]] = field(default_factory=list)
     # What the host reports ({type, address}, as Cluster API's MachineAddress): status.addresses.
     addresses: list[dict[str, str]] = field(default_factory=list)
+    # When the API last recorded a check-in (RFC 3339, microseconds, UTC): status.lastSeen.
+    last_seen: str | None = None
     bootstrap_secret: ObjectRef | None = None
     machine_ref: dict[str, Any] | None = None
     os_version_management: dict[str, Any] = field(default_factory=dict)

@@ -36,10 +36,12 @@ def create_host(namespace: str, registrationName: str, body: dict[str, Any]) -> 
     info = token_info()
     registration = info["registrationToken"]["registration"]
     request = _parse(ApiHostCreateRequest, body)
+    svc = services()
     try:
         host = host_rules.new_host(registration, request)
     except host_rules.PatchRefused as error:
         raise problems.bad_request(str(error)) from error
+    host = host_rules.seen(host, svc.clock(), svc.heartbeat_interval)
     verify_new_host_token(
         info["hostToken"]["pending_host_token"],
         registration=registration,
@@ -47,7 +49,7 @@ def create_host(namespace: str, registrationName: str, body: dict[str, Any]) -> 
         pub_key=request.pubKey,
     )
     try:
-        services().store.create_host(host)
+        svc.store.create_host(host)
     except AlreadyExists as error:
         raise problems.conflict(
             f"ElementalHost '{host.name}' already exists in namespace '{namespace}'"
@@ -62,19 +64,31 @@ def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[
     host: Host = info["host"]
     # The registration's host labels and annotations are its own: the patch can't change them.
     assigned = host_rules.Assigned.by(info["registration"])
-    store = services().store
+    svc = services()
+    store, now = svc.store, svc.clock()
     for attempt in range(MAX_WRITE_ATTEMPTS):
         try:
-            updated = host_rules.apply_patch(host, patch, assigned)
+            changed = host_rules.apply_patch(host, patch, assigned)
         except host_rules.PatchRefused as error:
             raise problems.bad_request(str(error)) from error
+        updated = host_rules.seen(changed, now, svc.heartbeat_interval)
         if updated == host:
-            break  # a check-in that changes nothing writes nothing
+            break  # a check-in inside the heartbeat interval that changes nothing writes nothing
+        only_seen = changed == host
         try:
             host = store.update_host(updated)
-            log.info("host patched", extra={**_ids(host), "phase": host.phase})
+            if only_seen:  # once per host and interval: not worth an info line each
+                log.debug("host seen", extra=_ids(host))
+            else:
+                log.info("host patched", extra={**_ids(host), "phase": host.phase})
             break
         except Conflict:
+            if only_seen:
+                # Only the last-seen time was to be written, and the host changed since it was
+                # read: most likely another replica (or worker) recording this very check-in
+                # window. Dropped, not retried: one write per interval is the budget, and the
+                # next check-in writes it if it is still due.
+                break
             # Writers that collided would collide again at once: spread the retries out
             # (another replica's write also needs a moment to reach this replica's cache).
             time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311

@@ -2,7 +2,11 @@
 
 Hot-path reads (registrations, hosts, signing keys) come from watch-fed caches, so a no-op
 check-in sends no request to the API server. Writes carry the resourceVersion they were
-based on; the API server refuses stale ones (Conflict) and the caller retries. All
+based on; the API server refuses stale ones (Conflict) and the caller retries (or, for a
+write of the host's last-seen time alone, drops it: another replica recorded the check-in).
+
+A host's last-seen time lives in its status (status.lastSeen), which `clusterctl move` does
+not carry over: the host's next check-in after a move writes it again. All
 Kubernetes I/O goes through elemental_kube; this module maps records to objects and the
 layer's errors to the store's.
 """
@@ -151,13 +155,16 @@ class KubernetesStore:
                 created = self._kube.create(HOSTS, body)
         except Conflict as error:
             raise AlreadyExists(f"host {host.namespace}/{host.name}") from error
-        if host.addresses:
+        status = {
+            key: value
+            for key, value in (("addresses", host.addresses), ("lastSeen", host.last_seen))
+            if value
+        }
+        if status:
             # The status subresource ignores a status sent with the object: written after it
-            # (no resourceVersion: only the host itself reports its addresses).
+            # (no resourceVersion: only the host itself reports these, and it just registered).
             with _mapped():
-                created = self._kube.patch(
-                    HOSTS, host.namespace, host.name, {"status": {"addresses": host.addresses}}, status=True
-                )
+                created = self._kube.patch(HOSTS, host.namespace, host.name, {"status": status}, status=True)
         return _host(created)
 
     def update_host(self, host: Host) -> Host:
@@ -294,6 +301,7 @@ def _host(obj: dict[str, Any]) -> Host:
         phase=status.get("phase"),
         conditions=[dict(c) for c in status.get("conditions") or []],
         addresses=[dict(a) for a in status.get("addresses") or []],
+        last_seen=status.get("lastSeen"),
         bootstrap_secret=ObjectRef(namespace=bootstrap.get("namespace", ""), name=bootstrap["name"])
         if bootstrap and bootstrap.get("name")
         else None,
@@ -311,5 +319,10 @@ def _writable(host: Host) -> dict[str, Any]:
     return {
         "metadata": {"labels": host.labels, "annotations": host.annotations, "resourceVersion": host.version},
         "spec": {"pubKey": host.pub_key, "osVersionManagement": host.os_version_management},
-        "status": {"phase": host.phase, "conditions": host.conditions, "addresses": host.addresses},
+        "status": {
+            "phase": host.phase,
+            "conditions": host.conditions,
+            "addresses": host.addresses,
+            "lastSeen": host.last_seen,
+        },
     }

@@ -15,12 +15,19 @@ if _missing := [name for name in ("kubernetes", "prometheus_client") if find_spe
 
 import argparse
 import logging
+import math
 import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from elemental_core.hosts import (
+    DEFAULT_HEARTBEAT_GRACE,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    HEARTBEAT_GRACE_ENV,
+    HEARTBEAT_INTERVAL_ENV,
+)
 from elemental_core.logs import configure_logging
 from elemental_operator.controllers.base import Settings
 from elemental_operator.manager import Manager, ManagerOptions, connect
@@ -75,6 +82,21 @@ def argument_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds between periodic checks while waiting (default 10)",
     )
+    run.add_argument(
+        "--heartbeat-interval",
+        default=os.environ.get(HEARTBEAT_INTERVAL_ENV),
+        metavar="S",
+        help="the API's heartbeat interval: a host is reported unreachable (HostReachable False) "
+        "once its last recorded check-in is older than two intervals plus the grace "
+        f"(default: ${HEARTBEAT_INTERVAL_ENV}, else {DEFAULT_HEARTBEAT_INTERVAL:g}; set the API's the same)",
+    )
+    run.add_argument(
+        "--heartbeat-grace",
+        default=os.environ.get(HEARTBEAT_GRACE_ENV),
+        metavar="S",
+        help=f"seconds of grace beyond two heartbeat intervals (default: ${HEARTBEAT_GRACE_ENV}, "
+        f"else {DEFAULT_HEARTBEAT_GRACE:g})",
+    )
     run.add_argument("--leader-elect", action="store_true", help="use a Lease so only one replica acts")
     run.add_argument("--leader-elect-namespace", default=os.environ.get("POD_NAMESPACE", "default"))
     run.add_argument(
@@ -125,7 +147,28 @@ def _settings(args: argparse.Namespace) -> Settings:
         if not ca_file:
             raise ValueError("ELEMENTAL_ENABLE_DEFAULT_CA=true needs ELEMENTAL_API_TLS_CA")
     default_ca = Path(ca_file).read_text() if ca_file else ""
-    return Settings(api_endpoint=endpoint, default_ca=default_ca, requeue_period=args.requeue_period)
+    interval = _seconds("--heartbeat-interval", args.heartbeat_interval, DEFAULT_HEARTBEAT_INTERVAL)
+    grace = _seconds("--heartbeat-grace", args.heartbeat_grace, DEFAULT_HEARTBEAT_GRACE, zero=True)
+    return Settings(
+        api_endpoint=endpoint,
+        default_ca=default_ca,
+        requeue_period=args.requeue_period,
+        heartbeat_interval=interval,
+        heartbeat_grace=grace,
+    )
+
+
+def _seconds(flag: str, value: str | None, default: float, zero: bool = False) -> float:
+    """A number of seconds from a flag or its variable: above 0 (or 0 itself if `zero`)."""
+    if value is None or value == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds >= 0 if zero else seconds > 0) or math.isinf(seconds):
+        raise ValueError(f"{flag} {value!r} must be a number of seconds{'' if zero else ' above 0'}")
+    return seconds
 
 
 if __name__ == "__main__":

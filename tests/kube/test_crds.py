@@ -882,7 +882,8 @@ UPSTREAM_PATHS: dict[str, dict[str, set[str]]] = {
         "spec": under("bootstrapSecret", OBJECT_REFERENCE)
         | under("machineRef", OBJECT_REFERENCE)
         | {"osVersionManagement", "pubKey"},
-        "status": {"phase"} | CONDITIONS | ADDRESSES,
+        # Not upstream's: lastSeen, the API's record of the last check-in (host liveness).
+        "status": {"phase", "lastSeen"} | CONDITIONS | ADDRESSES,
     },
     # Upstream's status.failureDomains is no machine contract field: gone.
     "ElementalMachine": {

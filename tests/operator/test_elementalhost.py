@@ -3,8 +3,17 @@ version propagation from the associated ElementalMachine, and reset-before-delet
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from elemental_core.hosts import (
+    CHECK_IN_OVERDUE,
+    CHECKED_IN,
+    HOST_REACHABLE,
+    NO_CHECK_IN_RECORDED,
+    parse_seen,
+    seen_timestamp,
+)
 from elemental_core.vocabulary import (
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
@@ -14,6 +23,7 @@ from elemental_core.vocabulary import (
 )
 from tests.operator.activity import Activity
 from tests.operator.capi import EMS, HOSTS, Capi, condition, is_true, labels, reason
+from tests.operator.conftest import settings
 
 FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
 
@@ -119,3 +129,45 @@ def test_deletion_waits_for_the_reset(start_operator: Any, capi: Capi, activity:
 
     capi.label(HOSTS, "doomed", **{LABEL_RESET: "true"})
     capi.wait_gone(HOSTS, "doomed")
+
+
+LIVENESS = {"heartbeat_interval": 1.0, "heartbeat_grace": 0.5}  # a limit of 2.5 s
+
+
+def test_host_reachable_follows_the_recorded_check_ins(start_operator: Any, capi: Capi) -> None:
+    """Against the real kube-apiserver with short intervals: True once a check-in is
+    recorded, False when none is for two intervals plus the grace (nothing but the
+    operator's own requeue at the deadline makes it look again), True when one comes."""
+    start_operator(settings(**LIVENESS))
+    capi.host("alive")
+    last = time.time()
+    capi.patch_status(HOSTS, "alive", {"lastSeen": seen_timestamp(last)})  # what the API writes
+    host = capi.wait_reason(HOSTS, "alive", HOST_REACHABLE, CHECKED_IN)
+    assert is_true(host, HOST_REACHABLE)
+    assert (condition(host, HOST_REACHABLE) or {})["message"].startswith("Last check-in recorded ")
+
+    host = capi.wait_reason(HOSTS, "alive", HOST_REACHABLE, CHECK_IN_OVERDUE, timeout=60)
+    unreachable = condition(host, HOST_REACHABLE) or {}
+    assert unreachable["status"] == "False"
+    assert unreachable["message"].startswith("No check-in for ")
+    # Not before the deadline (the transition time has whole seconds).
+    assert parse_seen(unreachable["lastTransitionTime"]) >= int(last + 2.5)  # type: ignore[operator]
+    assert reason(host, "Ready") == CHECK_IN_OVERDUE
+
+    capi.patch_status(HOSTS, "alive", {"lastSeen": seen_timestamp(time.time())})
+    host = capi.wait_reason(HOSTS, "alive", HOST_REACHABLE, CHECKED_IN)
+    assert is_true(host, "Ready")
+
+
+def test_a_host_without_a_recorded_check_in_is_reported_after_the_wait(
+    start_operator: Any, capi: Capi
+) -> None:
+    """The upgrade path: no status.lastSeen (a host registered before the API recorded
+    them): unreachable once an interval plus the grace has passed since first seen."""
+    started = time.time()
+    start_operator(settings(**LIVENESS))
+    capi.host("legacy")
+    host = capi.wait_reason(HOSTS, "legacy", HOST_REACHABLE, NO_CHECK_IN_RECORDED, timeout=60)
+    reported = condition(host, HOST_REACHABLE) or {}
+    assert reported["message"].startswith("No check-in recorded in the ")
+    assert parse_seen(reported["lastTransitionTime"]) >= int(started + 1.5)  # type: ignore[operator]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from elemental_core.hosts import DEFAULT_HEARTBEAT_GRACE
 from elemental_core.vocabulary import Resource
 from elemental_operator.views import Key
 
@@ -30,6 +31,12 @@ class Settings:
     api_endpoint: str = ""
     default_ca: str = ""
     requeue_period: float = 10.0
+    # Hosts' liveness (the HostReachable condition): a host is unreachable once its last
+    # check-in is older than two heartbeat intervals plus the grace. `elemental-operator run`
+    # always sets the interval (default: the API's, elemental_core.hosts); None leaves the
+    # condition out (an operator embedded without it, as in tests of other behaviour).
+    heartbeat_interval: float | None = None
+    heartbeat_grace: float = DEFAULT_HEARTBEAT_GRACE
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -3,6 +3,7 @@ would have created, in a FakeKube, and readers of what the controllers wrote."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from elemental_core.vocabulary import (
@@ -69,8 +70,10 @@ class Scene:
     def registrations(self, **settings: Any) -> ElementalRegistrationController:
         return ElementalRegistrationController(self.kube, self._settings(settings))
 
-    def hosts(self) -> ElementalHostController:
-        return ElementalHostController(self.kube, self.settings)
+    def hosts(self, clock: Callable[[], float] | None = None, **settings: Any) -> ElementalHostController:
+        if clock is None:
+            return ElementalHostController(self.kube, self._settings(settings))
+        return ElementalHostController(self.kube, self._settings(settings), clock=clock)
 
     def machines(self) -> ElementalMachineController:
         return ElementalMachineController(self.kube, self.settings)
