@@ -394,6 +394,7 @@ def test_clusterctl_move_keeps_the_hosts_working(world: World) -> None:
     world.target = Management(world.workdir, "target").__enter__()
     world.target.cp.create_namespace(CLUSTER)
     target_operator = world.start_operator(world.target, "operator-target.log")
+    world.stack.callback(target_operator.stop)  # also when the move fails
 
     moved = clusterctl_move(world, world.source, world.target, CLUSTER)
     assert moved.returncode == 0, moved.stdout + moved.stderr
