@@ -37,6 +37,7 @@ from tests.deploy.service_accounts import (
 from tests.helpers import HostIdentity, wait_for
 
 G, V = "infrastructure.cluster.x-k8s.io", "v1beta1"
+CAPI_G, CAPI_V = "cluster.x-k8s.io", "v1beta2"  # Cluster API's objects as v1.11+ stores them
 RBAC_DOC = REPO_ROOT / "docs" / "RBAC.md"
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 # What the access reviews ask about: everything the rules name, and neighbours they must not reach.
@@ -123,7 +124,9 @@ def test_one_namespace_and_upstreams_names(components: Components) -> None:
     ]:
         components.find(kind, name)
     for crd in (o for o in components.objects if o["kind"] == "CustomResourceDefinition"):
-        # Cluster API finds the version of a provider's CRD for its contract by this label.
+        # Cluster API finds the version of a provider's CRD for its contract by these labels
+        # (v1.11+ the v1beta2 one, older releases the v1beta1 one).
+        assert crd["metadata"]["labels"]["cluster.x-k8s.io/v1beta2"] == "v1beta1"
         assert crd["metadata"]["labels"]["cluster.x-k8s.io/v1beta1"] == "v1beta1"
 
 
@@ -350,17 +353,16 @@ def exercise_operator_reconcilers(run: ServiceAccountRun, admin: k8s.CustomObjec
     def create(
         group: str, plural: str, kind: str, name: str, spec: Obj, owners: list[Obj] | None = None
     ) -> Obj:
+        version = CAPI_V if group == CAPI_G else V
         metadata: Obj = {"name": name, **({"ownerReferences": owners} if owners else {})}
-        body = {"apiVersion": f"{group}/v1beta1", "kind": kind, "metadata": metadata, "spec": spec}
-        return cast(Obj, admin.create_namespaced_custom_object(group, "v1beta1", tenant, plural, body))
+        body = {"apiVersion": f"{group}/{version}", "kind": kind, "metadata": metadata, "spec": spec}
+        return cast(Obj, admin.create_namespaced_custom_object(group, version, tenant, plural, body))
 
     create(G, "elementalregistrations", "ElementalRegistration", "reg", {})
-    infrastructure = {
-        "infrastructureRef": {"apiVersion": f"{G}/{V}", "kind": "ElementalCluster", "name": "c1"}
-    }
-    cluster = create("cluster.x-k8s.io", "clusters", "Cluster", "c1", infrastructure)
+    infrastructure = {"infrastructureRef": {"apiGroup": G, "kind": "ElementalCluster", "name": "c1"}}
+    cluster = create(CAPI_G, "clusters", "Cluster", "c1", infrastructure)
     owner = {
-        "apiVersion": "cluster.x-k8s.io/v1beta1",
+        "apiVersion": f"{CAPI_G}/{CAPI_V}",
         "kind": "Cluster",
         "name": "c1",
         "uid": cluster["metadata"]["uid"],

@@ -43,6 +43,8 @@ PROVIDER_CRDS = REPO_ROOT / "operator" / "config" / "crd" / "bases"
 # What `clusterctl init` adds to every object of a provider's components; `clusterctl move`
 # discovers the kinds to move from the CRDs carrying the first one.
 CLUSTERCTL_LABEL = "clusterctl.cluster.x-k8s.io"
+# On an object (or its CRD): `clusterctl move` moves it even without an owner chain to a Cluster.
+MOVE_LABEL = f"{CLUSTERCTL_LABEL}/move"
 PROVIDER_LABEL = f"{CAPI}/provider"
 LABEL_CLUSTER_NAME = f"{CAPI}/cluster-name"
 LABEL_CONTROL_PLANE = f"{CAPI}/control-plane"
@@ -241,6 +243,10 @@ class Objects:
 
     def create_secret(self, secret: k8s.V1Secret) -> None:
         self.core.create_namespaced_secret(self.namespace, secret)
+
+    def secrets(self) -> list[str]:
+        """The names of the Secrets here."""
+        return [s.metadata.name for s in self.core.list_namespaced_secret(self.namespace).items]
 
     def with_finalizers(self) -> list[str]:
         """`kind/name` of every object of ALL_KINDS here that still has a finalizer."""

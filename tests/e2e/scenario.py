@@ -19,6 +19,7 @@ from tests.controlplane import ControlPlane
 from tests.helpers import wait_for
 
 CAPI = "cluster.x-k8s.io"
+CAPI_VERSION = "v1beta2"  # Cluster API's objects as its v1.11+ controllers store them
 WORK = "/var/lib/elemental/agent"
 SENTINEL = "/run/cluster-api/bootstrap-success.complete"
 BOOTSTRAP_FILE = "/etc/cloud/cloud.cfg.d/elemental-capi-bootstrap.cfg"
@@ -80,8 +81,9 @@ class Scenario:
         return items
 
     def create(self, group: str, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        version = CAPI_VERSION if group == CAPI else VERSION
         obj: dict[str, Any] = self.custom.create_namespaced_custom_object(
-            group, VERSION, self.namespace, plural, body
+            group, version, self.namespace, plural, body
         )
         return obj
 
@@ -147,28 +149,36 @@ class Scenario:
             CAPI,
             "clusters",
             {
-                "apiVersion": f"{CAPI}/{VERSION}",
+                "apiVersion": f"{CAPI}/{CAPI_VERSION}",
                 "kind": "Cluster",
                 "metadata": {"name": CLUSTER},
                 "spec": {
-                    "controlPlaneRef": {"kind": "KThreesControlPlane", "name": CLUSTER},
-                    "infrastructureRef": {"kind": "ElementalCluster", "name": CLUSTER},
+                    "controlPlaneRef": {
+                        "apiGroup": "controlplane.cluster.x-k8s.io",
+                        "kind": "KThreesControlPlane",
+                        "name": CLUSTER,
+                    },
+                    "infrastructureRef": {"apiGroup": GROUP, "kind": "ElementalCluster", "name": CLUSTER},
                 },
             },
         )
+        # What CAPI's Cluster controller reports once the infrastructure is provisioned and
+        # the control-plane provider says it is initialized (v1beta2: status.initialization).
         self.custom.patch_namespaced_custom_object_status(
             CAPI,
-            VERSION,
+            CAPI_VERSION,
             self.namespace,
             "clusters",
             CLUSTER,
             {
                 "status": {
-                    "infrastructureReady": True,
+                    "initialization": {"infrastructureProvisioned": True, "controlPlaneInitialized": True},
                     "conditions": [
                         {
                             "type": "ControlPlaneInitialized",
                             "status": "True",
+                            "reason": "Initialized",
+                            "message": "",
                             "lastTransitionTime": "2026-01-01T00:00:00Z",
                         }
                     ],
@@ -198,18 +208,13 @@ class Scenario:
             CAPI,
             "machines",
             {
-                "apiVersion": f"{CAPI}/{VERSION}",
+                "apiVersion": f"{CAPI}/{CAPI_VERSION}",
                 "kind": "Machine",
                 "metadata": {"name": name, "labels": {LABEL_CLUSTER_NAME: CLUSTER}},
                 "spec": {
                     "clusterName": CLUSTER,
                     "bootstrap": {"dataSecretName": f"{name}-bootstrap"},
-                    "infrastructureRef": {
-                        "apiVersion": f"{GROUP}/{VERSION}",
-                        "kind": "ElementalMachine",
-                        "name": name,
-                        "namespace": self.namespace,
-                    },
+                    "infrastructureRef": {"apiGroup": GROUP, "kind": "ElementalMachine", "name": name},
                 },
             },
         )
@@ -270,7 +275,7 @@ class Scenario:
         self.custom.delete_namespaced_custom_object(
             GROUP, VERSION, self.namespace, "elementalmachines", machine
         )
-        self.custom.delete_namespaced_custom_object(CAPI, VERSION, self.namespace, "machines", machine)
+        self.custom.delete_namespaced_custom_object(CAPI, CAPI_VERSION, self.namespace, "machines", machine)
         wait_for(
             lambda: (
                 (h := self.elemental("elementalhosts", host_name))

@@ -70,6 +70,14 @@ def run(scenario: Scenario, workload_cluster: ControlPlane) -> None:
             k8s.CoreV1Api(downstream).create_node(node(name))
     scenario.play_capi_cluster(kubeconfig_bytes(workload_cluster))
     scenario.play_capi_machine("special-0", selector={"matchLabels": {"role": "special"}})
+    # The workers' empty selector matches the special host too: they come once it is taken.
+    wait_for(
+        lambda: ((scenario.elemental("elementalmachines", "special-0") or {}).get("spec") or {}).get(
+            "hostRef"
+        ),
+        what="special-0 associated",
+        timeout=60,
+    )
     scenario.play_capi_machine("worker-0")
     scenario.play_capi_machine("worker-1")
 

@@ -23,8 +23,14 @@ from typing import Any
 
 import pytest
 import yaml
+from kubernetes import client as k8s
 
-from elemental_core.vocabulary import LABEL_ELEMENTAL_MACHINE_NAME, LABEL_INSTALLED, LABEL_NEEDS_RESET
+from elemental_core.vocabulary import (
+    LABEL_ELEMENTAL_MACHINE_NAME,
+    LABEL_INSTALLED,
+    LABEL_NEEDS_RESET,
+    PHASE_RUNNING,
+)
 from tests.controlplane import ControlPlane
 from tests.e2e.capi_world import (
     CLUSTERS,
@@ -35,9 +41,11 @@ from tests.e2e.capi_world import (
     ELEMENTAL_MACHINES,
     ELEMENTAL_REGISTRATIONS,
     HEALTH_CHECKS,
+    LABEL_CLUSTER_NAME,
     LABEL_DEPLOYMENT_NAME,
     MACHINE_DEPLOYMENTS,
     MACHINES,
+    MOVE_LABEL,
     Fleet,
     Kubelet,
     Management,
@@ -46,7 +54,6 @@ from tests.e2e.capi_world import (
     cluster_body,
     condition,
     control_plane_machine_body,
-    crd_labels,
     elemental_cluster_body,
     health_check_body,
     host_of,
@@ -55,7 +62,6 @@ from tests.e2e.capi_world import (
     labels,
     machine_deployment_body,
     machine_template_body,
-    provider_crds,
     registration_body,
     running_machines,
 )
@@ -72,19 +78,6 @@ STANDALONE = "solo"
 # together (requeues, check-ins every 0.5 s, CAPI's own resyncs).
 CONVERGE = 240.0
 STEP_TIMEOUT = 900
-# What the provider's side of `clusterctl move` needs from the other branch's work: the move
-# labels on its CRDs (hosts and registrations have no owner chain to a Cluster) and pause.
-MOVE_READY = any(
-    key.startswith("clusterctl.cluster.x-k8s.io/move")
-    for key in crd_labels(provider_crds(), "elementalhosts")
-)
-NEEDS_MOVE_SUPPORT = pytest.mark.xfail(
-    not MOVE_READY,
-    strict=True,
-    reason="needs branch v1beta2-contract: pause and the clusterctl move labels on the provider's CRDs",
-)
-# CAPI stops waiting for status.ready once the CRDs say they implement the v1beta2 contract.
-V1BETA2_CONTRACT = "cluster.x-k8s.io/v1beta2" in crd_labels(provider_crds(), "elementalmachines")
 
 
 @dataclass
@@ -232,9 +225,13 @@ def free_host(objects: Objects, name: str) -> Obj | None:
 def test_machines_of_a_machine_deployment_run_on_hosts(world: World) -> None:
     fleet = boot_fleet(world, CLUSTER, 2)
     objects = world.objects(CLUSTER)
-    objects.create_secret(
-        bootstrap_secret("edge-bootstrap", CLUSTER, "#cloud-config\nruncmd:\n- echo edge\n")
+    # Given by the user through dataSecretName, so owned by nothing CAPI moves: the move label
+    # makes `clusterctl move` take it along (a bootstrap provider's Secret is owned by its config).
+    secret = bootstrap_secret("edge-bootstrap", CLUSTER, "#cloud-config\nruncmd:\n- echo edge\n")
+    secret.metadata = k8s.V1ObjectMeta(
+        name="edge-bootstrap", labels={LABEL_CLUSTER_NAME: CLUSTER, MOVE_LABEL: ""}
     )
+    objects.create_secret(secret)
     objects.create(ELEMENTAL_CLUSTERS, elemental_cluster_body(CLUSTER))
     objects.create(CONTROL_PLANES, {"kind": "TestControlPlane", "metadata": {"name": CLUSTER}, "spec": {}})
     objects.create(CLUSTERS, cluster_body(CLUSTER, control_plane=True))
@@ -362,51 +359,116 @@ def test_a_cluster_without_a_control_plane_ref_does_not_deadlock(world: World) -
     assert_cleaned_up(world, objects, fleet)
 
 
-@NEEDS_MOVE_SUPPORT
 @pytest.mark.timeout(STEP_TIMEOUT)
-def test_pause_then_clusterctl_move_keeps_the_hosts_working(world: World) -> None:
+def test_pause_stops_the_provider_and_unpausing_resumes_it(world: World) -> None:
+    objects = world.objects(CLUSTER)
+
+    def provider_objects() -> list[Obj]:
+        return objects.items(ELEMENTAL_MACHINES) + objects.items(ELEMENTAL_CLUSTERS)
+
+    objects.patch(CLUSTERS, CLUSTER, {"spec": {"paused": True}})
+
+    world.converge(
+        lambda: all(paused_condition(obj) == ("True", "Paused") for obj in provider_objects()),
+        what="every ElementalMachine and the ElementalCluster say they are paused",
+    )
+    objects.patch(CLUSTERS, CLUSTER, {"spec": {"paused": False}})  # clusterctl move refuses a paused Cluster
+    world.converge(
+        lambda: all(paused_condition(obj) == ("False", "NotPaused") for obj in provider_objects()),
+        what="every ElementalMachine and the ElementalCluster say they are no longer paused",
+    )
+
+
+@pytest.mark.timeout(STEP_TIMEOUT)
+def test_clusterctl_move_keeps_the_hosts_working(world: World) -> None:
     fleet, source = world.fleets[CLUSTER], world.objects(CLUSTER)
     resets_before = sum(h.resets for h in fleet.hosts)
-    machines_before = sorted(m["metadata"]["name"] for m in running_machines(source, DEPLOYMENT))
-    source.patch(CLUSTERS, CLUSTER, {"spec": {"paused": True}})
-    try:
-        world.converge(
-            lambda: all(
-                (condition(em, "Paused") or {}).get("status") == "True"
-                for em in source.items(ELEMENTAL_MACHINES)
-            ),
-            what="every ElementalMachine says it is paused",
-            timeout=60,
-        )
-    except AssertionError:
-        source.patch(CLUSTERS, CLUSTER, {"spec": {"paused": False}})  # the later steps need it running
-        raise
+    machines_before = {
+        m["metadata"]["name"]: (m["spec"]["providerID"], host_of(source, m))
+        for m in running_machines(source, DEPLOYMENT)
+    }
+    (registration_before,) = source.items(ELEMENTAL_REGISTRATIONS)
+    public_keys = {h["metadata"]["name"]: h["spec"]["pubKey"] for h in source.items(ELEMENTAL_HOSTS)}
+    # The target is set up as `clusterctl init` leaves it: CAPI and the provider running
+    # there before the move, so the operator there sees the objects arrive (paused, no status).
     world.target = Management(world.workdir, "target").__enter__()
+    world.target.cp.create_namespace(CLUSTER)
+    target_operator = world.start_operator(world.target, "operator-target.log")
+    world.stack.callback(target_operator.stop)  # also when the move fails
 
     moved = clusterctl_move(world, world.source, world.target, CLUSTER)
     assert moved.returncode == 0, moved.stdout + moved.stderr
 
-    # The API and the operator follow (a DNS switch for the agents: same address).
+    # The API follows (a DNS switch for the agents: same address); the source's operator goes.
     world.stop_operator()
+    world.operator = target_operator
     world.moved = True
     world.api.switch(world.target.cp.kubeconfig_path)
-    world.operator = world.start_operator(world.target, "operator-target.log")
     target = world.objects(CLUSTER)
-    for kind in (ELEMENTAL_HOSTS, ELEMENTAL_REGISTRATIONS, MACHINES, ELEMENTAL_MACHINES):
+    for kind in (
+        CLUSTERS,
+        ELEMENTAL_CLUSTERS,
+        ELEMENTAL_HOSTS,
+        ELEMENTAL_REGISTRATIONS,
+        MACHINES,
+        ELEMENTAL_MACHINES,
+    ):
         assert not source.items(kind), f"{kind.plural} left behind in the source"
-    # The control-plane provider, now running against the target, reports again.
+    assert source.secrets() == [], "Secrets of the cluster left behind in the source"
+    # The registration's signing key (owned by it), the kubeconfig (named after the Cluster),
+    # the bootstrap data (move label).
+    assert {"hosts", f"{CLUSTER}-kubeconfig", "edge-bootstrap"} <= set(target.secrets())
+    # The registration and the hosts' identities moved as they were: the agents' tokens hold.
+    (registration,) = target.items(ELEMENTAL_REGISTRATIONS)
+    assert registration["spec"]["config"] == registration_before["spec"]["config"]
+    assert {h["metadata"]["name"]: h["spec"]["pubKey"] for h in target.items(ELEMENTAL_HOSTS)} == public_keys
+    # The control-plane provider, now running against the target, reports again (clusterctl
+    # restores no status).
     play_control_plane_provider(world, target, CLUSTER)
-    # Hosts check in with the target: each patch answered 200 from its store.
+    # Hosts check in with the target: each patch answered 200 from its store, which gives the
+    # hosts back the phase that lived only in their status.
     answered = world.api.answered("PATCH")
     world.converge(
         lambda: world.api.answered("PATCH") >= answered + 2 * len(fleet.hosts), what="check-ins answered"
     )
+    world.converge(
+        lambda: all(
+            (h.get("status") or {}).get("phase") == PHASE_RUNNING for h in target.items(ELEMENTAL_HOSTS)
+        ),
+        what="every host's phase reported again",
+    )
     machines = machines_running(world, target, 2)
-    assert sorted(m["metadata"]["name"] for m in machines) == machines_before
+    assert {
+        m["metadata"]["name"]: (m["spec"]["providerID"], host_of(target, m)) for m in machines
+    } == machines_before
     for machine in machines:
         assert_machine_runs_on_its_host(world, target, machine)
+
+    def provider_objects() -> list[Obj]:
+        return target.items(ELEMENTAL_MACHINES) + target.items(ELEMENTAL_CLUSTERS)
+
+    try:
+        world.converge(
+            lambda: all(provisioned_and_ready(obj) for obj in provider_objects()),
+            what="the moved ElementalMachines and ElementalCluster provisioned and Ready again",
+        )
+    except AssertionError as error:
+        statuses = {obj["metadata"]["name"]: obj.get("status") for obj in provider_objects()}
+        raise AssertionError(f"{error}; statuses: {statuses}") from None
     assert sum(h.resets for h in fleet.hosts) == resets_before  # no host was reset by the move
+    assert not any(LABEL_NEEDS_RESET in labels(h) for h in target.items(ELEMENTAL_HOSTS))
     assert not (target.get(CLUSTERS, CLUSTER) or {}).get("spec", {}).get("paused")
+
+
+def paused_condition(obj: Obj) -> tuple[str, str] | None:
+    found = condition(obj, "Paused")
+    return None if found is None else (found.get("status", ""), found.get("reason", ""))
+
+
+def provisioned_and_ready(obj: Obj) -> bool:
+    status = obj.get("status") or {}
+    ready = condition(obj, "Ready") or {}
+    return (status.get("initialization") or {}).get("provisioned") is True and ready.get("status") == "True"
 
 
 @pytest.mark.timeout(STEP_TIMEOUT)
@@ -475,27 +537,28 @@ def clusterctl_move(
 # -- the manager's view ------------------------------------------------------------------------
 
 
-def capi_log_lines(world: World) -> list[str]:
-    managers = [world.source] + ([world.target] if world.target is not None else [])
-    lines: list[str] = []
-    for management in managers:
+def capi_logs(world: World) -> dict[str, list[str]]:
+    """The lines of each management cluster's CAPI manager log (both: the move step ran)."""
+    assert world.target is not None
+    logs = {}
+    for management in (world.source, world.target):
         path = management.manager.log_path
-        lines += path.read_text(errors="replace").splitlines() if path.exists() else []
-    return lines
+        logs[management.name] = path.read_text(errors="replace").splitlines()
+    return logs
 
 
 @pytest.mark.timeout(60)
 def test_the_cluster_api_manager_logged_no_error_about_an_elemental_object(world: World) -> None:
-    errors = [line for line in capi_log_lines(world) if line.startswith("E") and "Elemental" in line]
-    assert errors == []
+    for name, lines in capi_logs(world).items():
+        assert any("ElementalMachine" in line for line in lines), f"{name}: CAPI never logged our kinds"
+        errors = [line for line in lines if line.startswith("E") and "Elemental" in line]
+        assert errors == [], name
 
 
-@pytest.mark.xfail(
-    not V1BETA2_CONTRACT,
-    strict=True,
-    reason="needs branch v1beta2-contract: the CRDs' v1beta2 contract label (CAPI reads initialization)",
-)
 @pytest.mark.timeout(60)
 def test_the_cluster_api_manager_never_waited_for_status_ready(world: World) -> None:
-    waits = [line for line in capi_log_lines(world) if "Waiting for" in line and "status.ready" in line]
+    lines = [line for log in capi_logs(world).values() for line in log]
+    waits = [line for line in lines if "Waiting for" in line and "status.ready" in line]
     assert waits == []
+    # What it waits for instead, from a v1beta2-contract provider.
+    assert any("status.initialization.provisioned on ElementalMachine" in line for line in lines)

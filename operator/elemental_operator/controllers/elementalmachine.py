@@ -294,6 +294,9 @@ class ElementalMachineController(KubeHolder):
         that cannot be done yet (no kubeconfig Secret, no Node of the host's name)."""
         wanted = provider_id(host.key)
         if em.provider_id == wanted:
+            # Set by an earlier pass, maybe on the cluster this machine was moved from: the
+            # condition may say otherwise (a wait written since), so it is said again.
+            em.set_true(PROVIDER_ID_READY)
             return True
         secret = self.kube.read_secret(cluster.namespace, cluster.kubeconfig_secret)
         if secret is None or KUBECONFIG_VALUE_FIELD not in secret:

@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from elemental_core.vocabulary import (
     BOOTSTRAP_READY,
+    CLUSTERS,
     ELEMENTAL_MACHINES,
     HOSTS,
     INSTALLATION_READY,
     LABEL_NEEDS_RESET,
+    PROVIDER_ID_READY,
+    READY,
+    WAITING_FOR_CONTROL_PLANE_INITIALIZED,
     Resource,
 )
 from tests.unit.operator.scene import NS, Scene, labels, state
@@ -76,3 +81,39 @@ def test_a_ready_machine_and_its_host_survive_a_move_without_their_status() -> N
     assert state(host, INSTALLATION_READY) == ("True", "Info", "")
     assert state(host, BOOTSTRAP_READY) == ("True", "Info", "")
     assert target.kube.kubeconfigs_used == []  # the Node already has the providerID
+
+
+def test_a_moved_machine_is_ready_again_once_the_control_plane_is_reported_again() -> None:
+    """On the cluster moved to the Cluster's status is rebuilt too: until the control-plane
+    provider there reports `initialized` again the machine waits for it, even with its
+    providerID in spec; once reported, ProviderIDReady (and so Ready) is True again."""
+    source = Scene()
+    associated_scene(source, bootstrapped=True, initialized=True)
+    source.kubeconfig()
+    source.kube.nodes["host"] = None
+    source.hosts().reconcile(NS, "host")
+    source.machines().reconcile(NS, "em")
+    target = moved(source)
+
+    def initialized(value: bool) -> Callable[[dict[str, Any]], None]:
+        def change(cluster: dict[str, Any]) -> None:
+            cluster["status"]["initialization"]["controlPlaneInitialized"] = value
+
+        return change
+
+    target.kube.change(CLUSTERS, NS, "cluster", initialized(False))
+    target.hosts().reconcile(NS, "host")
+    target.machines().reconcile(NS, "em")
+    em = target.get(ELEMENTAL_MACHINES, "em") or {}
+    assert state(em, PROVIDER_ID_READY) == ("False", "Info", WAITING_FOR_CONTROL_PLANE_INITIALIZED)
+    assert state(em, READY) == ("False", "Info", WAITING_FOR_CONTROL_PLANE_INITIALIZED)
+
+    target.kube.change(CLUSTERS, NS, "cluster", initialized(True))
+    target.machines().reconcile(NS, "em")
+
+    em = target.get(ELEMENTAL_MACHINES, "em") or {}
+    assert state(em, PROVIDER_ID_READY) == ("True", "", "Ready")
+    assert state(em, READY) == ("True", "", "Ready")
+    assert em["status"]["ready"] is True
+    assert em["spec"]["providerID"] == PROVIDER_ID
+    assert target.kube.kubeconfigs_used == []  # the Node already had the providerID
