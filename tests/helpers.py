@@ -10,6 +10,7 @@ from typing import Any
 from elemental_api.store import Store
 from elemental_core import registrations, tokens
 from elemental_core.records import Registration
+from elemental_core.vocabulary import READY, REGISTRATIONS
 
 BASE = "/elemental/v1"
 TEST_ENDPOINT = "http://testserver"
@@ -39,7 +40,21 @@ def make_registration(
 
 def _completed(store: Store, namespace: str, name: str) -> Registration | None:
     current = store.get_registration(namespace, name)
-    return current if current is not None and current.token else None
+    if current is None or not current.token or not _operator_done(store, namespace, name):
+        return None
+    return current
+
+
+def _operator_done(store: Store, namespace: str, name: str) -> bool:
+    """On Kubernetes the operator writes the token, then, in a second write, the Ready
+    condition: a test's "nothing changed" snapshot must not be taken between the two."""
+    from elemental_api.store.kubernetes import KubernetesStore  # the kubernetes extra
+
+    if not isinstance(store, KubernetesStore):
+        return True
+    obj = store._kube.read(REGISTRATIONS, namespace, name) or {}
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == READY and c.get("status") == "True" for c in conditions)
 
 
 @dataclass
