@@ -241,10 +241,6 @@ DEFAULT_HEARTBEAT_INTERVAL = 60.0
 DEFAULT_HEARTBEAT_GRACE = 30.0
 HEARTBEAT_INTERVAL_ENV = "ELEMENTAL_HEARTBEAT_INTERVAL"
 HEARTBEAT_GRACE_ENV = "ELEMENTAL_HEARTBEAT_GRACE"
-HOST_REACHABLE = "HostReachable"
-CHECKED_IN = "CheckedIn"
-CHECK_IN_OVERDUE = "CheckInOverdue"
-NO_CHECK_IN_RECORDED = "NoCheckInRecorded"
 # metav1.MicroTime's shape (a Lease's renewTime): seconds would let a write come up to a
 # second early, and a heartbeat interval of a few seconds (tests) lose its meaning.
 _SEEN_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

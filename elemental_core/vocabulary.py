@@ -126,6 +126,13 @@ MISSING_BOOTSTRAP_SECRET = "MissingBootstrapSecret"  # noqa: S105 - a reason
 ASSOCIATED_HOST_NOT_FOUND = "AssociatedHostNotFound"
 MISSING_AVAILABLE_HOSTS = "MissingAvailableHosts"
 INVALID_SELECTOR = "InvalidSelector"
+
+# Host liveness (elemental_core.hosts.seen, the host controller).
+HOST_REACHABLE = "HostReachable"
+CHECKED_IN = "CheckedIn"
+CHECK_IN_OVERDUE = "CheckInOverdue"
+NO_CHECK_IN_RECORDED = "NoCheckInRecorded"
+
 HOST_WAITING_FOR_INSTALL = "HostWaitingForInstall"
 HOST_WAITING_FOR_BOOTSTRAP = "HostWaitingForBootstrap"
 WAITING_FOR_CONTROL_PLANE_INITIALIZED = "WaitingForControlPlaneInitialized"

@@ -22,8 +22,7 @@ import httpx
 from kubernetes import client as k8s
 
 from elemental_api.store import open_store
-from elemental_core.hosts import HOST_REACHABLE
-from elemental_core.vocabulary import HOSTS
+from elemental_core.vocabulary import HOST_REACHABLE, HOSTS
 from elemental_operator.controllers.base import Settings
 from scripts.benchlib.bench import CHECK_IN_BODY, _free_port, _serve_command, _server
 from tests.controlplane import ControlPlane

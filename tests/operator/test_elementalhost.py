@@ -7,19 +7,19 @@ import time
 from typing import Any
 
 from elemental_core.hosts import (
-    CHECK_IN_OVERDUE,
-    CHECKED_IN,
-    HOST_REACHABLE,
-    NO_CHECK_IN_RECORDED,
     parse_seen,
     seen_timestamp,
 )
 from elemental_core.vocabulary import (
+    CHECK_IN_OVERDUE,
+    CHECKED_IN,
+    HOST_REACHABLE,
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
     LABEL_INSTALLED,
     LABEL_NEEDS_RESET,
     LABEL_RESET,
+    NO_CHECK_IN_RECORDED,
 )
 from tests.operator.activity import Activity
 from tests.operator.capi import EMS, HOSTS, Capi, condition, is_true, labels, reason

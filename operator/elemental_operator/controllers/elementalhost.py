@@ -23,22 +23,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from elemental_core.hosts import (
-    CHECK_IN_OVERDUE,
-    CHECKED_IN,
-    HOST_REACHABLE,
-    NO_CHECK_IN_RECORDED,
     marked_for_reset,
     may_be_released,
     parse_seen,
 )
 from elemental_core.vocabulary import (
     BOOTSTRAP_READY,
+    CHECK_IN_OVERDUE,
+    CHECKED_IN,
     CLUSTERS,
     ELEMENTAL_MACHINES,
+    HOST_REACHABLE,
     HOSTS,
     IN_PLACE_UPDATE_NOT_PENDING,
     INSTALLATION_READY,
     LABEL_CLUSTER_NAME,
+    NO_CHECK_IN_RECORDED,
     OS_VERSION_READY,
     REGISTRATION_READY,
     RESET_READY,

@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 
 from elemental_core.hosts import (
+    seen_timestamp,
+)
+from elemental_core.vocabulary import (
     CHECK_IN_OVERDUE,
     CHECKED_IN,
     HOST_REACHABLE,
+    HOSTS,
     NO_CHECK_IN_RECORDED,
-    seen_timestamp,
+    READY,
 )
-from elemental_core.vocabulary import HOSTS, READY
 from elemental_operator.controllers.elementalhost import MIN_RECHECK_SECONDS, ElementalHostController
 from tests.unit.operator.fake_kube import FakeKube
 from tests.unit.operator.scene import NS, Scene, condition, state
