@@ -33,6 +33,10 @@ REGISTRATIONS = Resource(GROUP, VERSION, "elementalregistrations", "ElementalReg
 HOSTS = Resource(GROUP, VERSION, "elementalhosts", "ElementalHost")
 ELEMENTAL_MACHINES = Resource(GROUP, VERSION, "elementalmachines", "ElementalMachine")
 ELEMENTAL_CLUSTERS = Resource(GROUP, VERSION, "elementalclusters", "ElementalCluster")
+REMEDIATIONS = Resource(GROUP, VERSION, "elementalremediations", "ElementalRemediation")
+REMEDIATION_TEMPLATES = Resource(
+    GROUP, VERSION, "elementalremediationtemplates", "ElementalRemediationTemplate"
+)
 MACHINES = Resource(CAPI_GROUP, CAPI_VERSION, "machines", "Machine")
 CLUSTERS = Resource(CAPI_GROUP, CAPI_VERSION, "clusters", "Cluster")
 
@@ -88,6 +92,29 @@ PHASES = (
     PHASE_RESETTING,
     PHASE_OS_VERSION_RECONCILE,
 )
+
+# -- remediation (ElementalRemediation, the enums and defaults of its CRD in openapi.yaml) -----
+
+REMEDIATION_REBOOTING = "Rebooting"
+REMEDIATION_WAITING_FOR_RECOVERY = "WaitingForRecovery"
+REMEDIATION_RECOVERED = "Recovered"
+REMEDIATION_REPLACING_MACHINE = "ReplacingMachine"
+REMEDIATION_FAILED = "Failed"
+REMEDIATION_PHASES = (
+    REMEDIATION_REBOOTING,
+    REMEDIATION_WAITING_FOR_RECOVERY,
+    REMEDIATION_RECOVERED,
+    REMEDIATION_REPLACING_MACHINE,
+    REMEDIATION_FAILED,
+)
+REMEDIATION_STRATEGY_REBOOT = "Reboot"
+DEFAULT_REMEDIATION_RETRY_LIMIT = 1
+DEFAULT_REBOOT_TIMEOUT_SECONDS = 300
+DEFAULT_RECOVERY_TIMEOUT_SECONDS = 600
+# A reboot request id (ElementalHost spec.rebootRequest, status.rebootAccepted; patchHost's
+# rebootAccepted): "<ElementalRemediation uid>-<attempt>", opaque to the API and the agent.
+REBOOT_REQUEST_PATTERN = r"^[A-Za-z0-9][-A-Za-z0-9_.]*$"
+REBOOT_REQUEST_MAX_LENGTH = 100
 
 # -- condition types -----------------------------------------------------------------------------
 
