@@ -208,7 +208,7 @@ def test_install_upgrade_and_delete(lifecycle: Clusterctl, lifecycle_plane: Cont
     assert certificate["spec"]["dnsNames"] == [ENDPOINT]
     # What only `clusterctl delete` removes: cluster-scoped, named as it expects.
     cluster_scoped = names(cp, "clusterroles,clusterrolebindings", "-l", PROVIDER_LABEL)
-    assert len(cluster_scoped) == 4
+    assert len(cluster_scoped) == 5  # 3 ClusterRoles (one for Cluster API's manager), 2 bindings
     assert all(n.split("/", 1)[1].startswith("elemental-system-") for n in cluster_scoped), cluster_scoped
 
     plan = lifecycle.ok(UPGRADE_PLAN)

@@ -18,6 +18,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client import ApiException
 
+from elemental_core.hosts import DEFAULT_HEARTBEAT_GRACE, DEFAULT_HEARTBEAT_INTERVAL
 from elemental_core.records import Registration
 from elemental_core.vocabulary import LABEL_INSTALLED, LABEL_NEEDS_RESET
 from tests.controlplane import REPO_ROOT
@@ -48,6 +49,8 @@ ELEMENTAL = (
     "elementalmachines",
     "elementalmachinetemplates",
     "elementalregistrations",
+    "elementalremediations",
+    "elementalremediationtemplates",
 )
 REVIEWED = [
     *[(G, r, sub) for r in ELEMENTAL for sub in ("", "status", "finalizers")],
@@ -307,6 +310,54 @@ def test_the_api_server_grants_what_the_document_says_and_nothing_more(
     )
 
 
+CAPI_ROLE = "elemental-system-capi-manager-role"
+
+
+def test_cluster_apis_manager_gets_the_remediation_kinds_through_aggregation(
+    plane: AuditedControlPlane, components: Components
+) -> None:
+    """The ClusterRole Cluster API's manager aggregates (by its label) grants what
+    docs/RBAC.md says on the Elemental kinds and nothing more: checked for a user bound to it
+    alone (no kube-controller-manager aggregates roles here)."""
+    role = components.find("ClusterRole", CAPI_ROLE)
+    assert role["metadata"]["labels"]["cluster.x-k8s.io/aggregate-to-manager"] == "true"
+    documented = {g for g in documented_grants() if g[0] == CAPI_ROLE}
+    assert {(g[2], g[3]) for g in documented} >= {
+        ("elementalremediationtemplates", "get"),
+        ("elementalremediations", "create"),
+        ("elementalremediations", "delete"),
+    }
+    user = f"capi-manager-{secrets.token_hex(4)}"
+    binding = k8s.V1ClusterRoleBinding(
+        metadata=k8s.V1ObjectMeta(name=user),
+        role_ref=k8s.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=CAPI_ROLE),
+        subjects=[k8s.RbacV1Subject(api_group="rbac.authorization.k8s.io", kind="User", name=user)],
+    )
+    with plane.api_client() as api:
+        rbac, authorization = k8s.RbacAuthorizationV1Api(api), k8s.AuthorizationV1Api(api)
+        rbac.create_cluster_role_binding(binding)
+        try:
+
+            def allowed(resource: str, subresource: str, verb: str) -> bool:
+                return _allowed(authorization, user, "none", G, resource, subresource, verb, "tenant-a")
+
+            wait_for(lambda: allowed("elementalremediations", "", "create"), what="the binding in force")
+            mismatches = [
+                (resource, subresource, verb)
+                for resource in ELEMENTAL
+                for subresource in ("", "status", "finalizers")
+                for verb in VERBS
+                if allowed(resource, subresource, verb)
+                != (
+                    (CAPI_ROLE, G, f"{resource}/{subresource}" if subresource else resource, verb, "")
+                    in documented
+                )
+            ]
+        finally:
+            rbac.delete_cluster_role_binding(user)
+    assert not mismatches, mismatches
+
+
 # -- the programs, each with its own ServiceAccount --------------------------------------------
 
 
@@ -518,7 +569,8 @@ def check_forbidden_actions_are_refused(run: ServiceAccountRun, tenant: str) -> 
 
 
 def test_components_render_with_upstreams_defaults(release_dir: Path, tmp_path: Path) -> None:
-    """Only ELEMENTAL_API_ENDPOINT given: the ConfigMap holds upstream's defaults, as strings."""
+    """Only ELEMENTAL_API_ENDPOINT given: the ConfigMap holds upstream's defaults (and the
+    heartbeat settings' own, the programs' defaults), as strings."""
     rendered = render_components(release_dir, tmp_path / "c.yaml", {"ELEMENTAL_API_ENDPOINT": "api.example"})
     data = rendered.find("ConfigMap", "elemental-controller-manager-envs")["data"]
     assert data == {
@@ -530,6 +582,8 @@ def test_components_render_with_upstreams_defaults(release_dir: Path, tmp_path: 
         "ELEMENTAL_API_TLS_PRIVATE_KEY": "/etc/elemental/ssl/tls.key",
         "ELEMENTAL_ENABLE_DEBUG": "false",
         "ELEMENTAL_ENABLE_DEFAULT_CA": "false",
+        "ELEMENTAL_HEARTBEAT_INTERVAL": str(int(DEFAULT_HEARTBEAT_INTERVAL)),
+        "ELEMENTAL_HEARTBEAT_GRACE": str(int(DEFAULT_HEARTBEAT_GRACE)),
     }
     # Upstream's way to pass a boolean: with its quotes.
     quoted = render_components(

@@ -136,6 +136,8 @@ def test_components_use_upstreams_variables_and_defaults(release_dir: Path) -> N
         "ELEMENTAL_API_TLS_PRIVATE_KEY": {"/etc/elemental/ssl/tls.key"},
         "ELEMENTAL_ENABLE_DEBUG": {"false"},
         "ELEMENTAL_ENABLE_DEFAULT_CA": {"false"},
+        "ELEMENTAL_HEARTBEAT_INTERVAL": {"60"},
+        "ELEMENTAL_HEARTBEAT_GRACE": {"30"},
     }
 
 
