@@ -56,6 +56,10 @@ LABEL_CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
 ANNOTATION_PAUSED = "cluster.x-k8s.io/paused"
 ANNOTATION_DELETE_FOR_MOVE = "clusterctl.cluster.x-k8s.io/delete-for-move"
 
+# Held on an ElementalRemediation until its host's reboot request and the Machine's
+# ExternallyRemediated condition are cleaned up.
+REMEDIATION_FINALIZER = "elementalremediation.infrastructure.cluster.x-k8s.io"
+
 # Upstream's one finalizer name, on ElementalHosts (held until the host has reset) and on
 # ElementalMachines (held until the machine's host is asked to reset).
 FINALIZER = "elementalmachine.infrastructure.cluster.x-k8s.io"
@@ -159,6 +163,21 @@ HOST_REACHABLE = "HostReachable"
 CHECKED_IN = "CheckedIn"
 CHECK_IN_OVERDUE = "CheckInOverdue"
 NO_CHECK_IN_RECORDED = "NoCheckInRecorded"
+
+# Remediation without a BMC: the Machine conditions of Cluster API a remediation answers
+# (v1beta2, metav1 shape; the reasons of ExternallyRemediated are the remediation's phases).
+EXTERNALLY_REMEDIATED = "ExternallyRemediated"
+OWNER_REMEDIATED = "OwnerRemediated"
+HEALTH_CHECK_SUCCEEDED = "HealthCheckSucceeded"
+WAITING_FOR_REMEDIATION = "WaitingForRemediation"
+# The remediation's Events.
+EVENT_REBOOT_REQUESTED = "RebootRequested"
+EVENT_REBOOT_ACCEPTED = "RebootAccepted"
+EVENT_REBOOT_TIMED_OUT = "RebootTimedOut"
+EVENT_RECOVERY_TIMED_OUT = "RecoveryTimedOut"
+EVENT_HOST_RECOVERED = "HostRecovered"
+EVENT_MACHINE_REPLACEMENT_REQUESTED = "MachineReplacementRequested"
+EVENT_REMEDIATION_FAILED = "RemediationFailed"
 
 HOST_WAITING_FOR_INSTALL = "HostWaitingForInstall"
 HOST_WAITING_FOR_BOOTSTRAP = "HostWaitingForBootstrap"
