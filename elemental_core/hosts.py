@@ -31,6 +31,8 @@ from elemental_core.vocabulary import (
     LABEL_INSTALLED,
     LABEL_NEEDS_RESET,
     LABEL_RESET,
+    RESET_READY,
+    WAITING_FOR_RESET,
 )
 from elemental_models.api import ApiHostCreateRequest, ApiHostPatchRequest, ApiHostResponse, HostAddresses
 
@@ -236,10 +238,10 @@ def marked_for_reset(host: Host) -> Host:
         conditions.set_condition(
             updated.conditions,
             {
-                "type": "ResetReady",
+                "type": RESET_READY,
                 "status": "False",
                 "severity": "Info",
-                "reason": "WaitingForReset",
+                "reason": WAITING_FOR_RESET,
                 "message": "Waiting for remote host to reset",
             },
         )
