@@ -12,8 +12,14 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from elemental_core.vocabulary import HOST_REACHABLE
+
 READY = "Ready"
 PAUSED = "Paused"
+# Conditions the v1beta2 Ready summary leaves out: Paused says whether the object is
+# reconciled, not how it is; HostReachable (mirrored from the host onto its machine) is for
+# a MachineHealthCheck to judge, not a reason for the machine to stop being Ready.
+_NOT_SUMMARIZED = (READY, PAUSED, HOST_REACHABLE)
 # Reasons of the v1beta2 summary when nothing else says why (Cluster API's ReadyReason).
 READY_REASON = "Ready"
 DELETING = "Deleting"
@@ -109,10 +115,10 @@ def set_v1beta2_condition(
 def with_v1beta2_ready_summary(
     conditions: list[dict[str, Any]], generation: int, *, deleting: str | None = None
 ) -> list[dict[str, Any]]:
-    """Sets Ready from the other conditions (Paused aside: it says whether the object is
-    reconciled, not how it is), by the same merge priorities as with_ready_summary; True
-    gets the reason Ready. `deleting`: the object is being deleted, and this message says
-    how far that got; Ready is then False with the reason Deleting, whatever the others say."""
+    """Sets Ready from the other conditions (those of _NOT_SUMMARIZED aside), by the same
+    merge priorities as with_ready_summary; True gets the reason Ready. `deleting`: the
+    object is being deleted, and this message says how far that got; Ready is then False
+    with the reason Deleting, whatever the others say."""
     if deleting is not None:
         gone: dict[str, Any] = {
             "type": READY,
@@ -122,7 +128,7 @@ def with_v1beta2_ready_summary(
             "message": deleting,
         }
         return set_v1beta2_condition(conditions, gone, generation)
-    others = [c for c in conditions if c.get("type") not in (READY, PAUSED)]
+    others = [c for c in conditions if c.get("type") not in _NOT_SUMMARIZED]
     if not others:
         return conditions
     top = min(others, key=lambda c: (_merge_priority(c), c.get("type", "")))

@@ -33,6 +33,10 @@ REGISTRATIONS = Resource(GROUP, VERSION, "elementalregistrations", "ElementalReg
 HOSTS = Resource(GROUP, VERSION, "elementalhosts", "ElementalHost")
 ELEMENTAL_MACHINES = Resource(GROUP, VERSION, "elementalmachines", "ElementalMachine")
 ELEMENTAL_CLUSTERS = Resource(GROUP, VERSION, "elementalclusters", "ElementalCluster")
+REMEDIATIONS = Resource(GROUP, VERSION, "elementalremediations", "ElementalRemediation")
+REMEDIATION_TEMPLATES = Resource(
+    GROUP, VERSION, "elementalremediationtemplates", "ElementalRemediationTemplate"
+)
 MACHINES = Resource(CAPI_GROUP, CAPI_VERSION, "machines", "Machine")
 CLUSTERS = Resource(CAPI_GROUP, CAPI_VERSION, "clusters", "Cluster")
 
@@ -51,6 +55,10 @@ LABEL_CLUSTER_NAME = "cluster.x-k8s.io/cluster-name"
 # from the cluster it moves away from (neither may make a host reset).
 ANNOTATION_PAUSED = "cluster.x-k8s.io/paused"
 ANNOTATION_DELETE_FOR_MOVE = "clusterctl.cluster.x-k8s.io/delete-for-move"
+
+# Held on an ElementalRemediation until its host's reboot request and the Machine's
+# ExternallyRemediated condition are cleaned up.
+REMEDIATION_FINALIZER = "elementalremediation.infrastructure.cluster.x-k8s.io"
 
 # Upstream's one finalizer name, on ElementalHosts (held until the host has reset) and on
 # ElementalMachines (held until the machine's host is asked to reset).
@@ -88,6 +96,29 @@ PHASES = (
     PHASE_RESETTING,
     PHASE_OS_VERSION_RECONCILE,
 )
+
+# -- remediation (ElementalRemediation, the enums and defaults of its CRD in openapi.yaml) -----
+
+REMEDIATION_REBOOTING = "Rebooting"
+REMEDIATION_WAITING_FOR_RECOVERY = "WaitingForRecovery"
+REMEDIATION_RECOVERED = "Recovered"
+REMEDIATION_REPLACING_MACHINE = "ReplacingMachine"
+REMEDIATION_FAILED = "Failed"
+REMEDIATION_PHASES = (
+    REMEDIATION_REBOOTING,
+    REMEDIATION_WAITING_FOR_RECOVERY,
+    REMEDIATION_RECOVERED,
+    REMEDIATION_REPLACING_MACHINE,
+    REMEDIATION_FAILED,
+)
+REMEDIATION_STRATEGY_REBOOT = "Reboot"
+DEFAULT_REMEDIATION_RETRY_LIMIT = 1
+DEFAULT_REBOOT_TIMEOUT_SECONDS = 300
+DEFAULT_RECOVERY_TIMEOUT_SECONDS = 600
+# A reboot request id (ElementalHost spec.rebootRequest, status.rebootAccepted; patchHost's
+# rebootAccepted): "<ElementalRemediation uid>-<attempt>", opaque to the API and the agent.
+REBOOT_REQUEST_PATTERN = r"^[A-Za-z0-9][-A-Za-z0-9_.]*$"
+REBOOT_REQUEST_MAX_LENGTH = 100
 
 # -- condition types -----------------------------------------------------------------------------
 
@@ -132,6 +163,21 @@ HOST_REACHABLE = "HostReachable"
 CHECKED_IN = "CheckedIn"
 CHECK_IN_OVERDUE = "CheckInOverdue"
 NO_CHECK_IN_RECORDED = "NoCheckInRecorded"
+
+# Remediation without a BMC: the Machine conditions of Cluster API a remediation answers
+# (v1beta2, metav1 shape; the reasons of ExternallyRemediated are the remediation's phases).
+EXTERNALLY_REMEDIATED = "ExternallyRemediated"
+OWNER_REMEDIATED = "OwnerRemediated"
+HEALTH_CHECK_SUCCEEDED = "HealthCheckSucceeded"
+WAITING_FOR_REMEDIATION = "WaitingForRemediation"
+# The remediation's Events.
+EVENT_REBOOT_REQUESTED = "RebootRequested"
+EVENT_REBOOT_ACCEPTED = "RebootAccepted"
+EVENT_REBOOT_TIMED_OUT = "RebootTimedOut"
+EVENT_RECOVERY_TIMED_OUT = "RecoveryTimedOut"
+EVENT_HOST_RECOVERED = "HostRecovered"
+EVENT_MACHINE_REPLACEMENT_REQUESTED = "MachineReplacementRequested"
+EVENT_REMEDIATION_FAILED = "RemediationFailed"
 
 HOST_WAITING_FOR_INSTALL = "HostWaitingForInstall"
 HOST_WAITING_FOR_BOOTSTRAP = "HostWaitingForBootstrap"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,12 +18,13 @@ import yaml
 from kubernetes import client
 
 from elemental_core.vocabulary import Resource
-from elemental_kube import patching
+from elemental_kube import events, patching
 from elemental_kube.client import call, remote_client
-from elemental_kube.errors import Conflict, NotFound
+from elemental_kube.errors import Conflict, KubeError, NotFound
 from elemental_kube.informer import Informer
 
 RequestHook = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 def owner_reference(obj: dict[str, Any], *, controller: bool = False) -> dict[str, Any]:
@@ -296,11 +298,28 @@ class Kube:
                 written = self._call("get_secret", self.core.read_namespaced_secret, name, namespace)
         return str(written.metadata.uid)
 
+    # -- Events -------------------------------------------------------------------------------
+
+    def record_event(self, obj: dict[str, Any], event_type: str, reason: str, message: str) -> None:
+        """Writes a core/v1 Event about `obj`; a failure is logged, never raised (an Event
+        reports work, it is not part of it)."""
+        body = events.event_body(obj, event_type, reason, message, component=self._component)
+        try:
+            self._call("create_event", self.core.create_namespaced_event, body.metadata.namespace, body)
+        except KubeError as error:
+            extra = {"reason": reason, "object": obj["metadata"]["name"], "error": str(error)}
+            log.warning("event not recorded", extra=extra)
+
+    @property
+    def _component(self) -> str:
+        """This program's name, as its field manager (the user agent's first part)."""
+        return str(self.api.user_agent).split("/")[0]
+
     # -- workload clusters --------------------------------------------------------------------
 
     def set_node_provider_id(self, kubeconfig: bytes, node: str, provider_id: str) -> None:
         """Sets spec.providerID on a workload cluster's Node (NotFound if there is none)."""
-        remote = remote_client(yaml.safe_load(kubeconfig), field_manager=self.api.user_agent.split("/")[0])
+        remote = remote_client(yaml.safe_load(kubeconfig), field_manager=self._component)
         try:
             core = client.CoreV1Api(remote)
             current = self._call("remote_get_node", core.read_node, node)
@@ -309,6 +328,18 @@ class Kube:
             self._call("remote_patch_node", core.patch_node, node, {"spec": {"providerID": provider_id}})
         finally:
             remote.close()
+
+    def node_ready(self, kubeconfig: bytes, node: str) -> bool | None:
+        """Whether a workload cluster's Node reports Ready True; None if there is no such Node."""
+        remote = remote_client(yaml.safe_load(kubeconfig), field_manager=self._component)
+        try:
+            current = self._call("remote_get_node", client.CoreV1Api(remote).read_node, node)
+        except NotFound:
+            return None
+        finally:
+            remote.close()
+        found = (current.status.conditions if current.status else None) or []
+        return any(c.type == "Ready" and c.status == "True" for c in found)
 
     # -- Leases -------------------------------------------------------------------------------
 

@@ -147,6 +147,12 @@ class ApiHostResponse(BaseModel):
     needsReset: Annotated[
         bool, Field(description="The host must reset itself (its machine went away or it was deleted).")
     ]
+    rebootRequest: Annotated[
+        str | None,
+        Field(
+            description="The host is asked to reboot (a remediation of its unhealthy machine): an opaque id,\nsent until the agent acknowledges it with patchHost `rebootAccepted`. Absent when\nno reboot is pending, when the pending one was acknowledged, and when the host is\nasked to reset (`needsReset` wins). Agents that do not know it ignore it.\n"
+        ),
+    ] = None
     inPlaceUpgrade: str | None = None
     osVersionManagement: dict[str, RuntimeRawExtension] | None = None
 
@@ -216,6 +222,15 @@ class ApiHostPatchRequest(BaseModel):
         ),
     ] = None
     addresses: HostAddresses | None = None
+    rebootAccepted: Annotated[
+        str | None,
+        Field(
+            description="The agent took the reboot request with this id (the answer's `rebootRequest`) and\nis about to reboot. Recorded as the ElementalHost's `status.rebootAccepted` when it\nis the request still pending; an id no longer pending (the remediation ended\nmeanwhile) is accepted and ignored. Sending the recorded id again changes nothing.\n",
+            max_length=100,
+            min_length=1,
+            pattern="^[A-Za-z0-9][-A-Za-z0-9_.]*$",
+        ),
+    ] = None
 
 
 class V1Beta1Agent(BaseModel):

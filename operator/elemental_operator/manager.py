@@ -22,6 +22,7 @@ from elemental_core.vocabulary import (
     HOSTS,
     MACHINES,
     REGISTRATIONS,
+    REMEDIATIONS,
 )
 from elemental_kube.client import api_client
 from elemental_kube.errors import KubeError
@@ -33,13 +34,14 @@ from elemental_operator.controllers.elementalcluster import ElementalClusterCont
 from elemental_operator.controllers.elementalhost import ElementalHostController
 from elemental_operator.controllers.elementalmachine import ElementalMachineController
 from elemental_operator.controllers.elementalregistration import ElementalRegistrationController
+from elemental_operator.controllers.elementalremediation import ElementalRemediationController
 from elemental_operator.health import HealthServer
 from elemental_operator.views import Key
 from elemental_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 FIELD_MANAGER = "elemental-operator"
-WATCHED = (REGISTRATIONS, HOSTS, ELEMENTAL_MACHINES, ELEMENTAL_CLUSTERS, MACHINES, CLUSTERS)
+WATCHED = (REGISTRATIONS, HOSTS, ELEMENTAL_MACHINES, ELEMENTAL_CLUSTERS, MACHINES, CLUSTERS, REMEDIATIONS)
 
 
 def connect(kubeconfig: str | None) -> Kube:
@@ -84,6 +86,7 @@ class Manager:
             ElementalHostController(kube, options.settings),
             ElementalMachineController(kube, options.settings),
             ElementalClusterController(kube, options.settings),
+            ElementalRemediationController(kube, options.settings),
         ]
         chosen = options.controllers
         self.controllers = [c for c in every if chosen is None or c.name in chosen]

@@ -26,6 +26,7 @@ from elemental_core.vocabulary import (
     ELEMENTAL_CLUSTERS,
     ELEMENTAL_MACHINES,
     FINALIZER,
+    HOST_REACHABLE,
     HOSTS,
     IN_PLACE_UPDATE_PENDING,
     KUBECONFIG_SECRET_SUFFIX,
@@ -162,18 +163,21 @@ class ObjectView:
     def deleting(self) -> bool:
         return bool(self._meta.get("deletionTimestamp"))
 
+    # The finalizer this program holds on objects of the kind.
+    finalizer: ClassVar[str] = FINALIZER
+
     @property
     def holds_finalizer(self) -> bool:
-        return FINALIZER in (self._meta.get("finalizers") or [])
+        return self.finalizer in (self._meta.get("finalizers") or [])
 
     def add_finalizer(self) -> None:
         if not self.holds_finalizer:
             meta = self.raw.setdefault("metadata", {})
-            meta["finalizers"] = [*(meta.get("finalizers") or []), FINALIZER]
+            meta["finalizers"] = [*(meta.get("finalizers") or []), self.finalizer]
 
     def remove_finalizer(self) -> None:
         meta = self.raw.setdefault("metadata", {})
-        meta["finalizers"] = [f for f in meta.get("finalizers") or [] if f != FINALIZER]
+        meta["finalizers"] = [f for f in meta.get("finalizers") or [] if f != self.finalizer]
 
     # -- conditions ---------------------------------------------------------------------------
 
@@ -203,6 +207,10 @@ class ObjectView:
             )
         else:
             self._status["conditions"] = conditions.set_condition(self.conditions, condition)
+
+    def remove_condition(self, kind: str) -> None:
+        if self.condition(kind) is not None:
+            self._status["conditions"] = [c for c in self.conditions if c.get("type") != kind]
 
     def set_true(self, kind: str, reason: str = READY_REASON) -> None:
         """True; the reason is kept only in the v1beta2 shape (v1beta1's True has none)."""
@@ -377,6 +385,29 @@ class HostView(ObjectView):
             self.set_label(LABEL_CLUSTER_NAME, machine.cluster_name)
 
     @property
+    def reboot_request(self) -> str | None:
+        """spec.rebootRequest: the id of the reboot a remediation asks the agent for."""
+        return self._spec.get("rebootRequest") or None
+
+    @reboot_request.setter
+    def reboot_request(self, value: str | None) -> None:
+        if value is None:
+            if "rebootRequest" in self._spec:
+                del self._writable_spec["rebootRequest"]
+        else:
+            self._writable_spec["rebootRequest"] = value
+
+    @property
+    def reboot_accepted(self) -> str | None:
+        """status.rebootAccepted: the last reboot request id the agent said it took."""
+        return (self.raw.get("status") or {}).get("rebootAccepted") or None
+
+    @property
+    def last_seen(self) -> str | None:
+        """status.lastSeen: the API's record of the host's last check-in."""
+        return (self.raw.get("status") or {}).get("lastSeen") or None
+
+    @property
     def addresses(self) -> list[dict[str, Any]]:
         """status.addresses: what the host's agent reported (Cluster API's MachineAddress list)."""
         found: list[dict[str, Any]] = (self.raw.get("status") or {}).get("addresses") or []
@@ -457,6 +488,7 @@ class ElementalMachineView(ObjectView):
         self._writable_spec.pop("providerID", None)
         self.addresses = []
         self.failure_domain = None
+        self.remove_condition(HOST_REACHABLE)
 
     @property
     def addresses(self) -> list[dict[str, Any]]:
@@ -509,9 +541,16 @@ class ElementalMachineView(ObjectView):
 
 
 class MachineView(ObjectView):
-    """Cluster API's Machine at cluster.x-k8s.io/v1beta2 (read only)."""
+    """Cluster API's Machine at cluster.x-k8s.io/v1beta2 (only its conditions are written:
+    machineconditions.py)."""
 
     resource = MACHINES
+    v1beta2_conditions = True
+
+    @property
+    def node_name(self) -> str | None:
+        """status.nodeRef.name: the workload cluster's Node the Machine became, once it has."""
+        return ((self.raw.get("status") or {}).get("nodeRef") or {}).get("name") or None
 
     @property
     def bootstrap_data_secret(self) -> str | None:

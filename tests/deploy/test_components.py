@@ -94,7 +94,7 @@ def test_every_object_is_accepted_and_stored(plane: AuditedControlPlane, compone
         assert kind in kinds
     for kind in ("Role", "RoleBinding", "ConfigMap", "Service", "Deployment", "Issuer", "Certificate"):
         assert kind in kinds
-    assert kinds.count("CustomResourceDefinition") == 6
+    assert kinds.count("CustomResourceDefinition") == 8
     assert kinds.count("Deployment") == 2
     listed = plane.kubectl("get", "-f", str(components.path), "-o", "name")
     assert listed.returncode == 0, listed.stderr

@@ -4,14 +4,19 @@ Covers the examples in docs/examples (they apply and read back, with the server-
 the Go agent relies on), schema validation, printer columns, short names, status
 subresources, free-form fields, and a structural comparison with the upstream Go provider's
 CRDs whose expected shapes are written out below (taken from upstream's
-config/crd/bases, controller-gen v0.16.1).
+config/crd/bases, controller-gen v0.16.1). The remediation kinds (ElementalRemediation and
+its template, which upstream does not have) are checked against what Cluster API's
+MachineHealthCheck does with them.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
+import shutil
 import subprocess
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.controlplane import REPO_ROOT, ControlPlane
+from tests.controlplane import REPO_ROOT, ControlPlane, find_binaries, load_yaml_documents
 
 # Registered as a plugin (not imported) so all modules share one session control plane.
 pytest_plugins = ["tests.kube_fixtures"]
@@ -31,13 +36,17 @@ EXAMPLES_DIR = REPO_ROOT / "docs" / "examples"
 Obj = dict[str, Any]
 
 # kind -> plural; every kind has docs/examples/<kind in lower case>.yaml
-PLURALS = {
+UPSTREAM_PLURALS = {  # the kinds upstream's Go provider has too
     "ElementalCluster": "elementalclusters",
     "ElementalClusterTemplate": "elementalclustertemplates",
     "ElementalHost": "elementalhosts",
     "ElementalMachine": "elementalmachines",
     "ElementalMachineTemplate": "elementalmachinetemplates",
     "ElementalRegistration": "elementalregistrations",
+}
+PLURALS: dict[str, str] = UPSTREAM_PLURALS | {
+    "ElementalRemediation": "elementalremediations",
+    "ElementalRemediationTemplate": "elementalremediationtemplates",
 }
 PLUGIN = "/usr/lib/elemental/plugins/elemental.so"
 TEN_SECONDS_NS = 10_000_000_000
@@ -497,7 +506,13 @@ def test_get_elementalmachines_shows_the_printer_columns(
 
 @pytest.mark.parametrize(
     "kind",
-    ["ElementalCluster", "ElementalClusterTemplate", "ElementalMachineTemplate", "ElementalRegistration"],
+    [
+        "ElementalCluster",
+        "ElementalClusterTemplate",
+        "ElementalMachineTemplate",
+        "ElementalRegistration",
+        "ElementalRemediationTemplate",
+    ],
 )
 def test_kinds_without_printer_columns_show_name_and_age(
     control_plane: ControlPlane, kube_namespace: str, kind: str
@@ -525,7 +540,8 @@ def test_short_name_emt_lists_machine_templates(control_plane: ControlPlane, kub
 # -- the CRDs themselves -------------------------------------------------------------------
 
 # Upstream: status subresource on every kind but ElementalMachineTemplate (ElementalClusterTemplate
-# has one without a status schema); only ElementalMachineTemplate has a short name.
+# has one without a status schema); only ElementalMachineTemplate has a short name. Ours: the
+# remediation has one (the operator writes it), its template none.
 STATUS_SUBRESOURCE = {
     "ElementalCluster": True,
     "ElementalClusterTemplate": True,
@@ -533,6 +549,8 @@ STATUS_SUBRESOURCE = {
     "ElementalMachine": True,
     "ElementalMachineTemplate": False,
     "ElementalRegistration": True,
+    "ElementalRemediation": True,
+    "ElementalRemediationTemplate": False,
 }
 SHORT_NAMES = {"ElementalMachineTemplate": ["emt"]}
 PRINTER_COLUMNS = {
@@ -553,6 +571,11 @@ PRINTER_COLUMNS = {
         ("Machine", "string", '.metadata.ownerReferences[?(@.kind=="Machine")].name'),
         ("ProviderID", "string", ".spec.providerID"),
         ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status'),
+        ("Age", "date", ".metadata.creationTimestamp"),
+    ],
+    "ElementalRemediation": [
+        ("Phase", "string", ".status.phase"),
+        ("Retries", "integer", ".status.retryCount"),
         ("Age", "date", ".metadata.creationTimestamp"),
     ],
 }
@@ -686,10 +709,12 @@ def test_failure_domains_are_the_v1beta2_contracts(
 # What clusterctl move needs of the CRDs (cmd/clusterctl/client/cluster/objectgraph.go):
 # ElementalCluster and ElementalMachine come through their owner chain to the Cluster
 # (Cluster API sets those owners), registrations with everything they own (signing key
-# Secret, hosts), every host also on its own.
+# Secret, hosts), every host also on its own; ElementalRemediations through their Machine,
+# every remediation template on its own (a MachineHealthCheck only names it).
 MOVE_LABELS = {
     "ElementalRegistration": {"clusterctl.cluster.x-k8s.io/move-hierarchy": ""},
     "ElementalHost": {"clusterctl.cluster.x-k8s.io/move": ""},
+    "ElementalRemediationTemplate": {"clusterctl.cluster.x-k8s.io/move": ""},
 }
 
 
@@ -710,9 +735,7 @@ def test_machine_templates_are_in_the_cluster_api_category(control_plane: Contro
 
 
 @pytest.mark.parametrize("contract", ["v1beta1", "v1beta2"])
-def test_capi_contract_label_selects_exactly_the_six_kinds(
-    control_plane: ControlPlane, contract: str
-) -> None:
+def test_capi_contract_label_selects_exactly_our_kinds(control_plane: ControlPlane, contract: str) -> None:
     out = run_ok(control_plane, "get", "crd", "-l", f"cluster.x-k8s.io/{contract}=v1beta1", "-o", "name")
 
     ours = {n.split("/", 1)[1] for n in out.split() if n.endswith(f".{GROUP}")}
@@ -881,9 +904,10 @@ UPSTREAM_PATHS: dict[str, dict[str, set[str]]] = {
     "ElementalHost": {
         "spec": under("bootstrapSecret", OBJECT_REFERENCE)
         | under("machineRef", OBJECT_REFERENCE)
-        | {"osVersionManagement", "pubKey"},
-        # Not upstream's: lastSeen, the API's record of the last check-in (host liveness).
-        "status": {"phase", "lastSeen"} | CONDITIONS | ADDRESSES,
+        | {"osVersionManagement", "pubKey", "rebootRequest"},
+        # Not upstream's: lastSeen, the API's record of the last check-in (host liveness), and
+        # the reboot request of a remediation (spec) and the agent's acknowledgement (status).
+        "status": {"phase", "lastSeen", "rebootAccepted"} | CONDITIONS | ADDRESSES,
     },
     # Upstream's status.failureDomains is no machine contract field: gone.
     "ElementalMachine": {
@@ -1000,7 +1024,7 @@ def root_schema(cp: ControlPlane, kind: str) -> Obj:
     return schema
 
 
-@pytest.mark.parametrize("kind", sorted(PLURALS))
+@pytest.mark.parametrize("kind", sorted(UPSTREAM_PLURALS))
 def test_schema_matches_upstream_structurally(control_plane: ControlPlane, kind: str) -> None:
     root = root_schema(control_plane, kind)
     nodes = dict(schema_nodes(root))
@@ -1058,3 +1082,298 @@ def test_leaf_types_match_upstream(control_plane: ControlPlane, kind: str) -> No
     got = {p: (nodes[p].get("type"), nodes[p].get("format")) for p in UPSTREAM_LEAF_TYPES[kind]}
 
     assert got == UPSTREAM_LEAF_TYPES[kind]
+
+
+# -- remediation: the reboot request on the host, ElementalRemediation and its template ----------
+
+DEFAULT_STRATEGY = {
+    "type": "Reboot",
+    "retryLimit": 1,
+    "rebootTimeoutSeconds": 300,
+    "recoveryTimeoutSeconds": 600,
+}
+REBOOT_ID = "0b5f4c1e-8d3a-4f6e-9a2b-7c1d2e3f4a5b-1"
+
+
+def remediation(name: str, spec: Obj | None = None) -> Obj:
+    doc: Obj = {"apiVersion": API_VERSION, "kind": "ElementalRemediation", "metadata": {"name": name}}
+    if spec is not None:
+        doc["spec"] = spec
+    return doc
+
+
+def test_host_carries_the_reboot_request_and_its_acknowledgement(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    host = load_example("ElementalHost")
+    name = host["metadata"]["name"]
+    host["spec"]["rebootRequest"] = REBOOT_ID
+    applied = apply_doc(control_plane, kube_namespace, tmp_path, host)
+    assert applied.returncode == 0, applied.stderr
+
+    patch_status(control_plane, kube_namespace, "elementalhosts", name, {"rebootAccepted": REBOOT_ID})
+
+    got = get_json(control_plane, kube_namespace, "elementalhosts", name)
+    assert got["spec"]["rebootRequest"] == REBOOT_ID
+    assert got["status"]["rebootAccepted"] == REBOOT_ID
+    for bad in ("", "-starts-with-a-dash", "has space", "x" * 101, "slash/in-it"):
+        refused = apply_doc(
+            control_plane, kube_namespace, tmp_path, {**host, "spec": {**host["spec"], "rebootRequest": bad}}
+        )
+        assert refused.returncode != 0, bad
+        assert "spec.rebootRequest" in refused.stderr
+        stderr = refused_status(
+            control_plane, kube_namespace, "elementalhosts", name, {"rebootAccepted": bad}
+        )
+        assert "status.rebootAccepted" in stderr
+    assert (
+        get_json(control_plane, kube_namespace, "elementalhosts", name)["spec"]["rebootRequest"] == REBOOT_ID
+    )
+
+
+def test_remediation_template_example_keeps_what_it_sets_and_defaults_the_rest(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    example = load_example("ElementalRemediationTemplate")
+    run_ok(
+        control_plane, "apply", "-n", kube_namespace, "-f", str(example_path("ElementalRemediationTemplate"))
+    )
+    partial = {
+        **example,
+        "metadata": {"name": "partial"},
+        "spec": {"template": {"spec": {"strategy": {"retryLimit": 0}}}},
+    }
+    no_strategy = {**example, "metadata": {"name": "no-strategy"}, "spec": {"template": {"spec": {}}}}
+    for doc in (partial, no_strategy):
+        applied = apply_doc(control_plane, kube_namespace, tmp_path, doc)
+        assert applied.returncode == 0, applied.stderr
+
+    def template(name: str) -> Obj:
+        got: Obj = get_json(control_plane, kube_namespace, "elementalremediationtemplates", name)
+        template: Obj = got["spec"]["template"]
+        return template
+
+    assert template(example["metadata"]["name"]) == example["spec"]["template"]
+    assert template("partial")["spec"]["strategy"] == DEFAULT_STRATEGY | {"retryLimit": 0}
+    assert template("no-strategy")["spec"]["strategy"] == DEFAULT_STRATEGY
+
+
+def test_remediation_without_spec_gets_the_whole_default_strategy(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    for doc in (
+        remediation("no-spec"),
+        remediation("empty-spec", {}),
+        remediation("some-strategy", {"strategy": {"rebootTimeoutSeconds": 30}}),
+    ):
+        applied = apply_doc(control_plane, kube_namespace, tmp_path, doc)
+        assert applied.returncode == 0, applied.stderr
+
+    def strategy(name: str) -> Obj:
+        got: Obj = get_json(control_plane, kube_namespace, "elementalremediations", name)["spec"]["strategy"]
+        return got
+
+    assert strategy("no-spec") == DEFAULT_STRATEGY
+    assert strategy("empty-spec") == DEFAULT_STRATEGY
+    assert strategy("some-strategy") == DEFAULT_STRATEGY | {"rebootTimeoutSeconds": 30}
+
+
+INVALID_STRATEGIES = {
+    "unknown-type": ({"type": "PowerCycle"}, "spec.strategy.type"),
+    "negative-retry-limit": ({"retryLimit": -1}, "spec.strategy.retryLimit"),
+    "retry-limit-over-ten": ({"retryLimit": 11}, "spec.strategy.retryLimit"),
+    "retry-limit-as-string": ({"retryLimit": "2"}, "spec.strategy.retryLimit"),
+    "zero-reboot-timeout": ({"rebootTimeoutSeconds": 0}, "spec.strategy.rebootTimeoutSeconds"),
+    "zero-recovery-timeout": ({"recoveryTimeoutSeconds": 0}, "spec.strategy.recoveryTimeoutSeconds"),
+    "misspelt-field": ({"retryLimt": 2}, 'unknown field "spec.strategy.retryLimt"'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_STRATEGIES))
+@pytest.mark.parametrize("kind", ["ElementalRemediation", "ElementalRemediationTemplate"])
+def test_invalid_strategy_is_refused_naming_the_field(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path, kind: str, case: str
+) -> None:
+    strategy, fragment = INVALID_STRATEGIES[case]
+    spec: Obj = {"strategy": strategy}
+    if kind == "ElementalRemediationTemplate":
+        spec = {"template": {"spec": spec}}
+        fragment = fragment.replace("spec.strategy", "spec.template.spec.strategy")
+    doc = {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": "bad"}, "spec": spec}
+
+    applied = apply_doc(control_plane, kube_namespace, tmp_path, doc)
+
+    assert applied.returncode != 0, applied.stdout
+    assert fragment in applied.stderr
+    missing = control_plane.kubectl("get", "-n", kube_namespace, PLURALS[kind], "bad")
+    assert missing.returncode != 0 and "NotFound" in missing.stderr
+
+
+def test_remediation_template_needs_its_template(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    doc = {"apiVersion": API_VERSION, "kind": "ElementalRemediationTemplate", "metadata": {"name": "bad"}}
+
+    refused = apply_doc(control_plane, kube_namespace, tmp_path, {**doc, "spec": {}})
+
+    assert refused.returncode != 0
+    assert "spec.template" in refused.stderr and "Required value" in refused.stderr
+
+
+def test_remediation_status_is_the_operators_and_checked(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    name = load_example("ElementalRemediation")["metadata"]["name"]
+    run_ok(control_plane, "apply", "-n", kube_namespace, "-f", str(example_path("ElementalRemediation")))
+    status = {
+        "phase": "WaitingForRecovery",
+        "retryCount": 1,
+        "lastRemediated": "2025-01-01T00:00:00Z",
+        "rebootRequest": REBOOT_ID,
+        "conditions": [v1beta2_condition("Ready", "False", "WaitingForRecovery", observedGeneration=1)],
+    }
+    patch_status(control_plane, kube_namespace, "elementalremediations", name, status)
+    assert get_json(control_plane, kube_namespace, "elementalremediations", name)["status"] == status
+    for phase in ("Rebooting", "Recovered", "ReplacingMachine", "Failed"):
+        patch_status(control_plane, kube_namespace, "elementalremediations", name, {"phase": phase})
+
+    def refused(bad: Obj) -> str:
+        return refused_status(control_plane, kube_namespace, "elementalremediations", name, bad)
+
+    assert "status.phase" in refused({"phase": "Rebooted"})
+    assert "status.retryCount" in refused({"retryCount": -1})
+    assert "status.lastRemediated" in refused({"lastRemediated": "yesterday"})
+    assert "status.rebootRequest" in refused({"rebootRequest": "has space"})
+    assert "status.conditions[0].reason" in refused(
+        {"conditions": [{**v1beta2_condition("Ready"), "reason": ""}]}
+    )
+    # The main resource does not write status: a spec apply carrying one leaves it as it was.
+    with_status = {**load_example("ElementalRemediation"), "status": {"phase": "Failed"}}
+    assert apply_doc(control_plane, kube_namespace, tmp_path, with_status).returncode == 0
+    assert (
+        get_json(control_plane, kube_namespace, "elementalremediations", name)["status"]["phase"] == "Failed"
+    )
+
+
+def test_get_elementalremediations_shows_phase_and_retries(
+    control_plane: ControlPlane, kube_namespace: str
+) -> None:
+    name = load_example("ElementalRemediation")["metadata"]["name"]
+    run_ok(control_plane, "apply", "-n", kube_namespace, "-f", str(example_path("ElementalRemediation")))
+    patch_status(
+        control_plane, kube_namespace, "elementalremediations", name, {"phase": "Rebooting", "retryCount": 2}
+    )
+
+    out = run_ok(control_plane, "get", "elementalremediations", "-n", kube_namespace)
+
+    assert header(out) == ["NAME", "PHASE", "RETRIES", "AGE"]
+    [row] = table(out)
+    assert re.fullmatch(r"\d+s", row.pop("AGE"))
+    assert row == {"NAME": name, "PHASE": "Rebooting", "RETRIES": "2"}
+
+
+@pytest.fixture(scope="module")
+def machine_health_checks(control_plane: ControlPlane) -> None:
+    """Cluster API's MachineHealthCheck CRD (the release's, conversion None as for Machines)."""
+    (mhc,) = load_yaml_documents([find_binaries() / "cluster-api" / "crd" / MHC_CRD])
+    mhc["spec"]["conversion"] = {"strategy": "None"}
+    control_plane.install_crds([write_temp_yaml(mhc)])
+
+
+MHC_CRD = "cluster.x-k8s.io_machinehealthchecks.yaml"
+
+
+def write_temp_yaml(doc: Obj) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="elemental-capi-mhc-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "crd.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_machine_health_check_example_names_the_template_example(
+    control_plane: ControlPlane, kube_namespace: str, machine_health_checks: None
+) -> None:
+    """The MachineHealthCheck example is valid for Cluster API v1beta2's own CRD, and its
+    templateRef points at the ElementalRemediationTemplate example as kube-apiserver serves it."""
+    path = EXAMPLES_DIR / "machinehealthcheck.yaml"
+    (mhc,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    assert path.read_text().startswith("#")
+    assert mhc["apiVersion"] == "cluster.x-k8s.io/v1beta2" and mhc["kind"] == "MachineHealthCheck"
+    run_ok(
+        control_plane, "apply", "-n", kube_namespace, "-f", str(example_path("ElementalRemediationTemplate"))
+    )
+
+    applied = apply_file(control_plane, kube_namespace, path)
+
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stderr == ""
+    got = get_json(
+        control_plane, kube_namespace, "machinehealthchecks.cluster.x-k8s.io", mhc["metadata"]["name"]
+    )
+    ref = got["spec"]["remediation"]["templateRef"]
+    group, version = ref["apiVersion"].split("/")
+    resource = f"{PLURALS[ref['kind']]}.{version}.{group}"
+    template = get_json(control_plane, kube_namespace, resource, ref["name"])
+    assert template["kind"] == "ElementalRemediationTemplate"
+    conditions = got["spec"]["checks"]["unhealthyMachineConditions"]
+    assert {"type": "HostReachable", "status": "False", "timeoutSeconds": 120} in conditions
+
+
+def test_remediation_made_from_the_template_as_machine_health_check_does(
+    control_plane: ControlPlane, kube_namespace: str, tmp_path: Path
+) -> None:
+    """Cluster API's external.GenerateTemplate: spec.template becomes the object (its metadata
+    the object's labels and annotations, its spec the spec), kind without "Template", the
+    Machine's name, the cluster-name label and the Machine as owner. Our CRDs keep all of it."""
+    run_ok(
+        control_plane, "apply", "-n", kube_namespace, "-f", str(example_path("ElementalRemediationTemplate"))
+    )
+    name = load_example("ElementalRemediationTemplate")["metadata"]["name"]
+    template = get_json(control_plane, kube_namespace, "elementalremediationtemplates", name)
+    machine: Obj = {
+        "apiVersion": "cluster.x-k8s.io/v1beta2",
+        "kind": "Machine",
+        "metadata": {"name": "edge-cluster-md-0-6fd9c-x7k2p", "labels": {LABEL_CLUSTER: "edge-cluster"}},
+        "spec": {
+            "clusterName": "edge-cluster",
+            "bootstrap": {"dataSecretName": "edge-cluster-md-0-6fd9c-x7k2p-bootstrap"},
+            "infrastructureRef": {"apiGroup": GROUP, "kind": "ElementalMachine", "name": "m"},
+        },
+    }
+    assert apply_doc(control_plane, kube_namespace, tmp_path, machine).returncode == 0
+    uid = get_json(control_plane, kube_namespace, "machines.cluster.x-k8s.io", machine["metadata"]["name"])[
+        "metadata"
+    ]["uid"]
+    clone: Obj = json.loads(json.dumps(template["spec"]["template"]))
+    clone["metadata"]["labels"][LABEL_CLUSTER] = "edge-cluster"
+    clone["metadata"]["annotations"] = {
+        "cluster.x-k8s.io/cloned-from-name": name,
+        "cluster.x-k8s.io/cloned-from-groupkind": f"ElementalRemediationTemplate.{GROUP}",
+    }
+    clone["metadata"] |= {
+        "name": machine["metadata"]["name"],
+        "ownerReferences": [
+            {
+                "apiVersion": "cluster.x-k8s.io/v1beta2",
+                "kind": "Machine",
+                "name": machine["metadata"]["name"],
+                "uid": uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+    clone |= {"apiVersion": API_VERSION, "kind": "ElementalRemediation"}
+
+    created = apply_doc(control_plane, kube_namespace, tmp_path, clone)
+
+    assert created.returncode == 0, created.stderr
+    got = get_json(control_plane, kube_namespace, "elementalremediations", machine["metadata"]["name"])
+    assert got["spec"] == template["spec"]["template"]["spec"]
+    assert got["metadata"]["labels"] == {
+        "elemental.example.com/remediation": "reboot",
+        LABEL_CLUSTER: "edge-cluster",
+    }
+    assert got["metadata"]["annotations"]["cluster.x-k8s.io/cloned-from-name"] == name
+    assert got["metadata"]["ownerReferences"][0]["uid"] == uid

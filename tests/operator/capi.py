@@ -32,6 +32,7 @@ HOSTS, EMS, REGS, ECLUSTERS = (
     "elementalclusters",
 )
 MACHINES, CLUSTERS = "machines", "clusters"
+REMEDIATIONS = "elementalremediations"
 GROUP_OF = {MACHINES: CAPI_G, CLUSTERS: CAPI_G}
 VERSION_OF = {MACHINES: CAPI_V, CLUSTERS: CAPI_V}
 KIND_OF = {
@@ -41,6 +42,7 @@ KIND_OF = {
     ECLUSTERS: "ElementalCluster",
     "elementalclustertemplates": "ElementalClusterTemplate",
     "elementalmachinetemplates": "ElementalMachineTemplate",
+    REMEDIATIONS: "ElementalRemediation",
     MACHINES: "Machine",
     CLUSTERS: "Cluster",
 }
@@ -368,7 +370,7 @@ class Capi:
     def cleanup(self) -> None:
         """Deletes every object of the namespace, then lets go of the finalizers (an operator
         may still run: it never adds a finalizer to an object being deleted)."""
-        plurals = [EMS, HOSTS, REGS, ECLUSTERS, MACHINES, CLUSTERS]
+        plurals = [REMEDIATIONS, EMS, HOSTS, REGS, ECLUSTERS, MACHINES, CLUSTERS]
         for plural in plurals:
             with contextlib.suppress(ApiException):
                 self.custom.delete_collection_namespaced_custom_object(

@@ -41,6 +41,11 @@ class ApiHostPatchRequest:
             ElementalMachine's `status.addresses` copies. When sent, the list replaces the one
             recorded (an empty list clears it); left out, the recorded one stays.
              Example: [{'type': 'Hostname', 'address': 'my-host'}, {'type': 'InternalIP', 'address': '192.168.122.10'}].
+        reboot_accepted (None | str | Unset): The agent took the reboot request with this id (the answer's
+            `rebootRequest`) and
+            is about to reboot. Recorded as the ElementalHost's `status.rebootAccepted` when it
+            is the request still pending; an id no longer pending (the remediation ended
+            meanwhile) is accepted and ignored. Sending the recorded id again changes nothing.
     """
 
     annotations: Annotations | Unset = UNSET
@@ -52,6 +57,7 @@ class ApiHostPatchRequest:
     condition: V1Beta1Condition | Unset = UNSET
     phase: None | str | Unset = UNSET
     addresses: list[HostAddress] | Unset = UNSET
+    reboot_accepted: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +112,12 @@ class ApiHostPatchRequest:
                 )
                 addresses.append(componentsschemas_host_addresses_item)
 
+        reboot_accepted: None | str | Unset
+        if isinstance(self.reboot_accepted, Unset):
+            reboot_accepted = UNSET
+        else:
+            reboot_accepted = self.reboot_accepted
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -127,6 +139,8 @@ class ApiHostPatchRequest:
             field_dict["phase"] = phase
         if addresses is not UNSET:
             field_dict["addresses"] = addresses
+        if reboot_accepted is not UNSET:
+            field_dict["rebootAccepted"] = reboot_accepted
 
         return field_dict
 
@@ -215,6 +229,15 @@ class ApiHostPatchRequest:
 
                 addresses.append(componentsschemas_host_addresses_item)
 
+        def _parse_reboot_accepted(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        reboot_accepted = _parse_reboot_accepted(d.pop("rebootAccepted", UNSET))
+
         api_host_patch_request = cls(
             annotations=annotations,
             labels=labels,
@@ -225,6 +248,7 @@ class ApiHostPatchRequest:
             condition=condition,
             phase=phase,
             addresses=addresses,
+            reboot_accepted=reboot_accepted,
         )
 
         api_host_patch_request.additional_properties = d

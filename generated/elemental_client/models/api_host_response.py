@@ -30,6 +30,11 @@ class ApiHostResponse:
         needs_reset (bool): The host must reset itself (its machine went away or it was deleted).
         annotations (ApiHostResponseAnnotations | Unset):
         labels (ApiHostResponseLabels | Unset):
+        reboot_request (str | Unset): The host is asked to reboot (a remediation of its unhealthy machine): an opaque
+            id,
+            sent until the agent acknowledges it with patchHost `rebootAccepted`. Absent when
+            no reboot is pending, when the pending one was acknowledged, and when the host is
+            asked to reset (`needsReset` wins). Agents that do not know it ignore it.
         in_place_upgrade (str | Unset):
         os_version_management (ApiHostResponseOsVersionManagement | Unset):
     """
@@ -41,6 +46,7 @@ class ApiHostResponse:
     needs_reset: bool
     annotations: ApiHostResponseAnnotations | Unset = UNSET
     labels: ApiHostResponseLabels | Unset = UNSET
+    reboot_request: str | Unset = UNSET
     in_place_upgrade: str | Unset = UNSET
     os_version_management: ApiHostResponseOsVersionManagement | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -64,6 +70,8 @@ class ApiHostResponse:
         if not isinstance(self.labels, Unset):
             labels = self.labels.to_dict()
 
+        reboot_request = self.reboot_request
+
         in_place_upgrade = self.in_place_upgrade
 
         os_version_management: dict[str, Any] | Unset = UNSET
@@ -85,6 +93,8 @@ class ApiHostResponse:
             field_dict["annotations"] = annotations
         if labels is not UNSET:
             field_dict["labels"] = labels
+        if reboot_request is not UNSET:
+            field_dict["rebootRequest"] = reboot_request
         if in_place_upgrade is not UNSET:
             field_dict["inPlaceUpgrade"] = in_place_upgrade
         if os_version_management is not UNSET:
@@ -125,6 +135,8 @@ class ApiHostResponse:
         else:
             labels = ApiHostResponseLabels.from_dict(_labels)
 
+        reboot_request = d.pop("rebootRequest", UNSET)
+
         in_place_upgrade = d.pop("inPlaceUpgrade", UNSET)
 
         _os_version_management = d.pop("osVersionManagement", UNSET)
@@ -144,6 +156,7 @@ class ApiHostResponse:
             needs_reset=needs_reset,
             annotations=annotations,
             labels=labels,
+            reboot_request=reboot_request,
             in_place_upgrade=in_place_upgrade,
             os_version_management=os_version_management,
         )

@@ -73,6 +73,10 @@ class KubeAccess(Protocol):
 
     def set_node_provider_id(self, kubeconfig: bytes, node: str, provider_id: str) -> None: ...
 
+    def node_ready(self, kubeconfig: bytes, node: str) -> bool | None: ...
+
+    def record_event(self, obj: dict[str, Any], event_type: str, reason: str, message: str) -> None: ...
+
 
 class Controller(Protocol):
     name: str

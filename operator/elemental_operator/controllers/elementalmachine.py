@@ -20,6 +20,7 @@ from elemental_core.vocabulary import (
     CLUSTERS,
     ELEMENTAL_CLUSTERS,
     ELEMENTAL_MACHINES,
+    HOST_REACHABLE,
     HOST_READY,
     HOST_WAITING_FOR_BOOTSTRAP,
     HOST_WAITING_FOR_INSTALL,
@@ -42,6 +43,7 @@ from elemental_core.vocabulary import (
 )
 from elemental_kube.errors import Conflict, NotFound
 from elemental_operator import failuredomains
+from elemental_operator.controllers import machineconditions
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
 from elemental_operator.controllers.pause import pause_reason
 from elemental_operator.views import (
@@ -170,6 +172,7 @@ class ElementalMachineController(KubeHolder):
             em.forget_host()
             return Result(requeue_after=self.settings.requeue_period)
         em.set_true(ASSOCIATION_READY)
+        self._mirror_reachable(em, capi_machine, host)
         em.addresses = host.addresses  # what its agent reports, for Cluster API to show on the Machine
         # Where it landed, as its host's label says now (Cluster API shows it on the Machine).
         em.failure_domain = failuredomains.host_domain(host.raw, label) if label else None
@@ -197,6 +200,29 @@ class ElementalMachineController(KubeHolder):
             return Result(requeue_after=self.settings.requeue_period)
         em.ready = True
         return Result()
+
+    def _mirror_reachable(self, em: ElementalMachineView, capi_machine: MachineView, host: HostView) -> None:
+        """The host's HostReachable, copied onto the machine and its Machine when it changes
+        there: what a MachineHealthCheck's unhealthyMachineConditions can match (it is no
+        part of the machine's Ready)."""
+        source = host.condition(HOST_REACHABLE)
+        if source is None:
+            return  # no verdict yet (or liveness is off)
+        wanted = {
+            "type": HOST_REACHABLE,
+            "status": source.get("status"),
+            "reason": source.get("reason") or source.get("status"),
+            "message": source.get("message") or "",
+        }
+        if not machineconditions.same_state(em.condition(HOST_REACHABLE), wanted):
+            em.set_condition(wanted)
+        if not machineconditions.same_state(capi_machine.condition(HOST_REACHABLE), wanted):
+            machineconditions.update(
+                self.kube,
+                capi_machine.namespace,
+                capi_machine.name,
+                lambda machine: machineconditions.set_if_changed(machine, wanted),
+            )
 
     def _associate(
         self, em: ElementalMachineView, capi_machine: MachineView, secret_name: str, label: str | None

@@ -295,6 +295,7 @@ def test_the_response_of_a_new_host() -> None:
         "bootstrapped": False,
         "installed": False,
         "needsReset": False,
+        "rebootRequest": None,
         "inPlaceUpgrade": None,
         "osVersionManagement": None,
     }
@@ -324,6 +325,7 @@ def test_the_response_of_a_host_with_everything() -> None:
         "bootstrapped": True,
         "installed": True,
         "needsReset": True,
+        "rebootRequest": None,
         "inPlaceUpgrade": "pending",
         "osVersionManagement": {"osImage": "registry.example/os:v2"},
     }

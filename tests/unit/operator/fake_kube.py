@@ -9,7 +9,10 @@ door to the cluster, with the semantics they rely on and nothing more.
   an object being deleted that loses its last finalizer is gone;
 - Secrets are data plus owner and type;
 - set_node_provider_id writes into `nodes` (the workload cluster's Nodes, name to
-  providerID) and raises NotFound for a Node not there."""
+  providerID) and raises NotFound for a Node not there; node_ready answers from
+  `node_readiness` (a Node missing there: None);
+- record_event appends to `events` (kind, name, type, reason, message), as elemental_kube
+  never fails on it."""
 
 from __future__ import annotations
 
@@ -52,6 +55,8 @@ class FakeKube:
         self.secrets: dict[Key, StoredSecret] = {}
         self.nodes: dict[str, str | None] = {}  # the workload cluster: Node name -> providerID
         self.kubeconfigs_used: list[bytes] = []
+        self.node_readiness: dict[str, bool] = {}
+        self.events: list[tuple[str, str, str, str, str]] = []
         self._versions = itertools.count(1)
         self._uids = itertools.count(1)
         self._before_write: dict[tuple[Resource, Key], Change] = {}
@@ -184,3 +189,10 @@ class FakeKube:
         if node not in self.nodes:
             raise NotFound(f"node {node}")
         self.nodes[node] = provider_id
+
+    def node_ready(self, kubeconfig: bytes, node: str) -> bool | None:
+        self.kubeconfigs_used.append(kubeconfig)
+        return self.node_readiness.get(node)
+
+    def record_event(self, obj: dict[str, Any], event_type: str, reason: str, message: str) -> None:
+        self.events.append((obj["kind"], obj["metadata"]["name"], event_type, reason, message))

@@ -117,8 +117,9 @@ def sync_detailed(
     `installed`, `bootstrapped`, `reset` and `inPlaceUpdate` set the matching
     `elementalhost.infrastructure.cluster.x-k8s.io/*` labels; `condition` replaces the
     condition of the same type and the `Ready` summary is recomputed; `phase` sets the
-    phase. A patch that changes nothing writes nothing. The answer tells the agent what
-    to do next (`bootstrapReady`, `needsReset`, `osVersionManagement`).
+    phase; `rebootAccepted` acknowledges a reboot request. A patch that changes nothing
+    writes nothing. The answer tells the agent what to do next (`bootstrapReady`,
+    `needsReset`, `rebootRequest`, `osVersionManagement`).
 
     Args:
         namespace (str): A Kubernetes DNS-1123 label.
@@ -162,8 +163,9 @@ def sync(
     `installed`, `bootstrapped`, `reset` and `inPlaceUpdate` set the matching
     `elementalhost.infrastructure.cluster.x-k8s.io/*` labels; `condition` replaces the
     condition of the same type and the `Ready` summary is recomputed; `phase` sets the
-    phase. A patch that changes nothing writes nothing. The answer tells the agent what
-    to do next (`bootstrapReady`, `needsReset`, `osVersionManagement`).
+    phase; `rebootAccepted` acknowledges a reboot request. A patch that changes nothing
+    writes nothing. The answer tells the agent what to do next (`bootstrapReady`,
+    `needsReset`, `rebootRequest`, `osVersionManagement`).
 
     Args:
         namespace (str): A Kubernetes DNS-1123 label.
@@ -202,8 +204,9 @@ async def asyncio_detailed(
     `installed`, `bootstrapped`, `reset` and `inPlaceUpdate` set the matching
     `elementalhost.infrastructure.cluster.x-k8s.io/*` labels; `condition` replaces the
     condition of the same type and the `Ready` summary is recomputed; `phase` sets the
-    phase. A patch that changes nothing writes nothing. The answer tells the agent what
-    to do next (`bootstrapReady`, `needsReset`, `osVersionManagement`).
+    phase; `rebootAccepted` acknowledges a reboot request. A patch that changes nothing
+    writes nothing. The answer tells the agent what to do next (`bootstrapReady`,
+    `needsReset`, `rebootRequest`, `osVersionManagement`).
 
     Args:
         namespace (str): A Kubernetes DNS-1123 label.
@@ -245,8 +248,9 @@ async def asyncio(
     `installed`, `bootstrapped`, `reset` and `inPlaceUpdate` set the matching
     `elementalhost.infrastructure.cluster.x-k8s.io/*` labels; `condition` replaces the
     condition of the same type and the `Ready` summary is recomputed; `phase` sets the
-    phase. A patch that changes nothing writes nothing. The answer tells the agent what
-    to do next (`bootstrapReady`, `needsReset`, `osVersionManagement`).
+    phase; `rebootAccepted` acknowledges a reboot request. A patch that changes nothing
+    writes nothing. The answer tells the agent what to do next (`bootstrapReady`,
+    `needsReset`, `rebootRequest`, `osVersionManagement`).
 
     Args:
         namespace (str): A Kubernetes DNS-1123 label.
