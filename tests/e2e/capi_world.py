@@ -90,6 +90,8 @@ ALL_KINDS = (
     ELEMENTAL_MACHINE_TEMPLATES,
     ELEMENTAL_HOSTS,
     ELEMENTAL_REGISTRATIONS,
+    ELEMENTAL_REMEDIATIONS,
+    ELEMENTAL_REMEDIATION_TEMPLATES,
 )
 
 # A control-plane kind whose provider the test plays: CAPI reads its v1beta2 contract
