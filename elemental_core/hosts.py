@@ -117,8 +117,29 @@ def apply_patch(host: Host, patch: ApiHostPatchRequest, assigned: Assigned) -> H
         updated.phase = patch.phase
     if patch.addresses is not None:
         updated.addresses = _addresses(patch.addresses)
+    updated.reboot_accepted = accepted_reboot(host, patch.rebootAccepted)
     check_limits(host, updated)
     return updated
+
+
+def accepted_reboot(host: Host, acknowledged: str | None) -> str | None:
+    """status.rebootAccepted once the agent acknowledged `acknowledged`: recorded only when
+    it is the request still pending. Any other id is stale (the remediation ended, or a new
+    attempt began, between the answer and the acknowledgement) and changes nothing: the
+    agent is not told off for a race it could not see."""
+    if acknowledged is not None and acknowledged == host.reboot_request:
+        return acknowledged
+    return host.reboot_accepted
+
+
+def pending_reboot(host: Host) -> str | None:
+    """The reboot request the agent is to take: the host's, until it acknowledged it, and
+    never while it is asked to reset (a reset wins: the host is leaving its machine)."""
+    if not host.reboot_request or host.reboot_request == host.reboot_accepted:
+        return None
+    if host.label_is_true(LABEL_NEEDS_RESET):
+        return None
+    return host.reboot_request
 
 
 def _addresses(addresses: HostAddresses | None) -> list[dict[str, str]]:
@@ -198,6 +219,7 @@ def host_response(host: Host) -> ApiHostResponse:
         bootstrapped=host.label_is_true(LABEL_BOOTSTRAPPED),
         installed=host.label_is_true(LABEL_INSTALLED),
         needsReset=host.label_is_true(LABEL_NEEDS_RESET),
+        rebootRequest=pending_reboot(host),
         inPlaceUpgrade=host.labels.get(LABEL_IN_PLACE_UPDATE) or None,
         osVersionManagement=host.os_version_management or None,
     )

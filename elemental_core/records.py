@@ -64,6 +64,10 @@ class Host:
     addresses: list[dict[str, str]] = field(default_factory=list)
     # When the API last recorded a check-in (RFC 3339, microseconds, UTC): status.lastSeen.
     last_seen: str | None = None
+    # A remediation's reboot request (spec.rebootRequest, the operator's) and the last one the
+    # agent acknowledged (status.rebootAccepted, recorded by the API): opaque ids.
+    reboot_request: str | None = None
+    reboot_accepted: str | None = None
     bootstrap_secret: ObjectRef | None = None
     machine_ref: dict[str, Any] | None = None
     os_version_management: dict[str, Any] = field(default_factory=dict)

@@ -75,12 +75,17 @@ def patch_host(namespace: str, registrationName: str, hostName: str, body: dict[
         if updated == host:
             break  # a check-in inside the heartbeat interval that changes nothing writes nothing
         only_seen = changed == host
+        accepted_reboot = updated.reboot_accepted != host.reboot_accepted
         try:
             host = store.update_host(updated)
             if only_seen:  # once per host and interval: not worth an info line each
                 log.debug("host seen", extra=_ids(host))
             else:
                 log.info("host patched", extra={**_ids(host), "phase": host.phase})
+            if accepted_reboot:
+                log.info(
+                    "reboot request accepted", extra={**_ids(host), "rebootRequest": host.reboot_accepted}
+                )
             break
         except Conflict:
             if only_seen:

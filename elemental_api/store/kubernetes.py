@@ -302,6 +302,8 @@ def _host(obj: dict[str, Any]) -> Host:
         conditions=[dict(c) for c in status.get("conditions") or []],
         addresses=[dict(a) for a in status.get("addresses") or []],
         last_seen=status.get("lastSeen"),
+        reboot_request=spec.get("rebootRequest"),
+        reboot_accepted=status.get("rebootAccepted"),
         bootstrap_secret=ObjectRef(namespace=bootstrap.get("namespace", ""), name=bootstrap["name"])
         if bootstrap and bootstrap.get("name")
         else None,
@@ -315,7 +317,8 @@ def _host(obj: dict[str, Any]) -> Host:
 
 def _writable(host: Host) -> dict[str, Any]:
     """The parts of an ElementalHost the API writes, shaped as the resource, for the
-    merge-patch diff the operator uses too (elemental_kube.patching)."""
+    merge-patch diff the operator uses too (elemental_kube.patching). Not spec.rebootRequest:
+    the operator's; the API only records the agent's acknowledgement of it."""
     return {
         "metadata": {"labels": host.labels, "annotations": host.annotations, "resourceVersion": host.version},
         "spec": {"pubKey": host.pub_key, "osVersionManagement": host.os_version_management},
@@ -324,5 +327,6 @@ def _writable(host: Host) -> dict[str, Any]:
             "conditions": host.conditions,
             "addresses": host.addresses,
             "lastSeen": host.last_seen,
+            "rebootAccepted": host.reboot_accepted,
         },
     }

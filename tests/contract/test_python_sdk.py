@@ -164,3 +164,44 @@ def test_the_committed_sdk_runs_every_operation_with_both_tokens(server: LiveSer
         bootstrap = get_bootstrap.sync_detailed(*ids, "sdk-host", client=host_client)
         assert bootstrap.status_code == 200 and bootstrap.parsed.config == "#cloud-config\n"
         assert delete_host.sync_detailed(*ids, "sdk-host", client=host_client).status_code == 202
+
+
+def test_the_committed_sdk_carries_the_reboot_request_and_its_acknowledgement(server: LiveServer) -> None:
+    """The check-in answer's `rebootRequest` and patchHost's `rebootAccepted` (remediation)
+    as the SDK's `reboot_request` and `reboot_accepted`."""
+    import dataclasses
+
+    from elemental_client import AuthenticatedClient
+    from elemental_client.api.hosts import create_host, patch_host
+    from elemental_client.models import ApiHostCreateRequest, ApiHostPatchRequest
+    from elemental_client.types import UNSET
+    from elemental_core import tokens
+
+    registration = server.make_registration("sdk-reboot")
+    key = tokens.SigningKey.generate()
+    base_url = f"{server.base_url}/elemental/v1"
+    ids = ("default", registration.name, "sdk-reboot-host")
+    reboot = "0b5f4c1e-8d3a-4f6e-9a2b-7c1d2e3f4a5b-1"
+    host_token = tokens.issue_host_token(key, ids[2], registration.uri)
+    with (
+        AuthenticatedClient(base_url=base_url, token=host_token) as host_client,
+        AuthenticatedClient(base_url=base_url, token=host_token).with_headers(
+            {"Registration-Authorization": registration.token}
+        ) as both,
+    ):
+        body = ApiHostCreateRequest(name=ids[2], pub_key=key.public_pem())
+        assert create_host.sync_detailed(*ids[:2], client=both, body=body).status_code == 201
+        store = server.store()
+        stored = store.get_host("default", ids[2])
+        assert stored is not None
+        store.update_host(dataclasses.replace(stored, reboot_request=reboot))
+
+        pending = patch_host.sync_detailed(*ids, client=host_client, body=ApiHostPatchRequest())
+        taken = patch_host.sync_detailed(
+            *ids, client=host_client, body=ApiHostPatchRequest(reboot_accepted=reboot)
+        )
+
+        assert pending.status_code == 200 and pending.parsed.reboot_request == reboot
+        assert taken.status_code == 200 and taken.parsed.reboot_request is UNSET
+        after = store.get_host("default", ids[2])
+        assert after is not None and after.reboot_accepted == reboot

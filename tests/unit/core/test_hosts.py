@@ -348,6 +348,73 @@ def test_an_empty_in_place_update_label_is_no_upgrade() -> None:
     assert hosts.host_response(host(labels={LABEL_IN_PLACE_UPDATE: ""})).inPlaceUpgrade is None
 
 
+# -- reboot requests (remediation) ----------------------------------------------------------------
+
+REBOOT = "0b5f4c1e-8d3a-4f6e-9a2b-7c1d2e3f4a5b-1"
+NEXT_REBOOT = "0b5f4c1e-8d3a-4f6e-9a2b-7c1d2e3f4a5b-2"
+
+
+def test_a_pending_reboot_request_is_in_the_response() -> None:
+    response = hosts.host_response(host(reboot_request=REBOOT))
+    assert response.rebootRequest == REBOOT
+    assert response.model_dump(mode="json", exclude_none=True)["rebootRequest"] == REBOOT
+
+
+def test_no_reboot_request_is_answered_without_one() -> None:
+    assert "rebootRequest" not in hosts.host_response(host()).model_dump(mode="json", exclude_none=True)
+
+
+def test_an_acknowledged_reboot_request_is_no_longer_in_the_response() -> None:
+    assert hosts.host_response(host(reboot_request=REBOOT, reboot_accepted=REBOOT)).rebootRequest is None
+
+
+def test_a_new_attempt_is_pending_again_after_the_last_was_acknowledged() -> None:
+    response = hosts.host_response(host(reboot_request=NEXT_REBOOT, reboot_accepted=REBOOT))
+    assert response.rebootRequest == NEXT_REBOOT
+
+
+def test_a_reset_wins_over_a_reboot_request() -> None:
+    response = hosts.host_response(host(reboot_request=REBOOT, labels={LABEL_NEEDS_RESET: "true"}))
+    assert (response.needsReset, response.rebootRequest) == (True, None)
+
+
+def test_the_acknowledgement_of_the_pending_request_is_recorded() -> None:
+    before = host(reboot_request=REBOOT)
+    after = hosts.apply_patch(before, patch(rebootAccepted=REBOOT), NONE)
+    assert after.reboot_accepted == REBOOT
+    assert after.reboot_request == REBOOT  # the request is the operator's: the API leaves it
+    assert before.reboot_accepted is None
+
+
+@pytest.mark.parametrize(
+    ("pending", "recorded"),
+    [(None, None), (None, REBOOT), (NEXT_REBOOT, REBOOT), (NEXT_REBOOT, None)],
+    ids=["none-pending", "ended-after-an-ack", "next-attempt-pending", "other-attempt-pending"],
+)
+def test_a_stale_acknowledgement_changes_nothing(pending: str | None, recorded: str | None) -> None:
+    before = host(reboot_request=pending, reboot_accepted=recorded)
+    assert (
+        hosts.apply_patch(before, patch(rebootAccepted=REBOOT if pending != REBOOT else "x"), NONE) == before
+    )
+
+
+def test_a_repeated_acknowledgement_changes_nothing() -> None:
+    before = host(reboot_request=REBOOT, reboot_accepted=REBOOT)
+    assert hosts.apply_patch(before, patch(rebootAccepted=REBOOT), NONE) == before
+
+
+def test_a_check_in_without_acknowledgement_keeps_the_recorded_one() -> None:
+    before = host(reboot_request=NEXT_REBOOT, reboot_accepted=REBOOT)
+    assert hosts.apply_patch(before, patch(phase="Running"), NONE).reboot_accepted == REBOOT
+    assert hosts.apply_patch(before, patch(rebootAccepted=None), NONE).reboot_accepted == REBOOT
+
+
+@pytest.mark.parametrize("bad", ["", "-dash-first", "with space", "a/b", "x" * 101])
+def test_an_acknowledgement_that_is_no_request_id_is_invalid(bad: str) -> None:
+    with pytest.raises(ValueError, match="rebootAccepted"):
+        patch(rebootAccepted=bad)
+
+
 # -- marked_for_reset, may_be_released --------------------------------------------------------------
 
 
