@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from elemental_agent import smbios
+from elemental_agent import reboots, smbios
 from elemental_agent.addresses import host_addresses
 from elemental_agent.config import Config, PostAction
 from elemental_agent.context import AgentContext
@@ -469,7 +469,7 @@ def reset(ctx: AgentContext) -> None:
 
 def run(ctx: AgentContext) -> None:
     """The check-in loop: every period, PATCH phase Running and act on the answer. Returns
-    once a reset was triggered, or a reboot/power-off is under way."""
+    once a reset was triggered, or a reboot/power-off is under way (a requested one too)."""
     log.info("Entering reconciliation loop")
     while True:
         ctx.stopper.check()
@@ -501,6 +501,9 @@ def step(ctx: AgentContext) -> bool:
             return False
         log.info("Reset was triggered successfully. Exiting program.")
         return True
+    # Then a remediation's reboot: the machine is unhealthy, nothing else is worth doing first.
+    if host.rebootRequest:
+        return reboots.take(ctx, host.rebootRequest)
     in_place_update = host.inPlaceUpgrade == IN_PLACE_UPDATE_PENDING
     if not host.bootstrapped or in_place_update:
         log.debug("Reconciling OS Version")
