@@ -258,12 +258,13 @@ class Objects:
         """The names of the Secrets here."""
         return [s.metadata.name for s in self.core.list_namespaced_secret(self.namespace).items]
 
-    def events(self, involved_kind: str, involved_name: str) -> list[str]:
-        """The reasons of the Events here about one object, oldest first (core/v1 lists the
-        events.k8s.io/v1 ones too: one resource)."""
-        selector = f"involvedObject.kind={involved_kind},involvedObject.name={involved_name}"
+    def events(self, involved_uid: str) -> list[str]:
+        """The reasons of the Events here about one object (by uid: an object of the same name
+        before it has its own), oldest first. core/v1 lists the events.k8s.io/v1 ones too."""
+        selector = f"involvedObject.uid={involved_uid}"
         items = self.core.list_namespaced_event(self.namespace, field_selector=selector).items
-        items.sort(key=lambda e: str(e.metadata.creation_timestamp))
+        # Within one second, the name: the operator names its Events by the time in nanoseconds.
+        items.sort(key=lambda e: (str(e.metadata.creation_timestamp), str(e.metadata.name)))
         return [str(e.reason) for e in items]
 
     def with_finalizers(self) -> list[str]:

@@ -201,8 +201,17 @@ def reboot_request(world: World, host: str) -> str | None:
     return request
 
 
-def remediation_events(world: World, machine: str) -> list[str]:
-    return world.objects.events(REMEDIATIONS.kind, machine)
+def remediation_events(world: World, remediation: Obj) -> list[str]:
+    assert remediation["kind"] == REMEDIATIONS.kind
+    return world.objects.events(remediation["metadata"]["uid"])
+
+
+def remediation_created(world: World, machine: str) -> Obj:
+    remediation: Obj = world.converge(
+        lambda: world.objects.get(ELEMENTAL_REMEDIATIONS, machine),
+        what=f"an ElementalRemediation for Machine {machine}",
+    )
+    return remediation
 
 
 def free_host(objects: Objects, name: str) -> Obj | None:
@@ -345,9 +354,7 @@ def test_a_host_that_stops_checking_in_is_rebooted_and_keeps_its_machine(world: 
         cond["message"],
     )
     # CAPI's MachineHealthCheck made the request, named after the Machine and owned by it.
-    remediation = world.converge(
-        lambda: objects.get(ELEMENTAL_REMEDIATIONS, name), what="the ElementalRemediation created"
-    )
+    remediation = remediation_created(world, name)
     owners = remediation["metadata"].get("ownerReferences") or []
     assert [(o["kind"], o["name"], o["uid"]) for o in owners] == [("Machine", name, uid)]
     assert labels(remediation)[LABEL_CLUSTER_NAME] == CLUSTER
@@ -378,9 +385,8 @@ def test_a_host_that_stops_checking_in_is_rebooted_and_keeps_its_machine(world: 
     assert machine_now is not None and machine_now["metadata"]["uid"] == uid  # kept, not replaced
     assert not machine_now["metadata"].get("deletionTimestamp")
     assert {m["metadata"]["uid"] for m in running_machines(objects, DEPLOYMENT)} == others
-    events = remediation_events(world, name)
-    story = [EVENT_REBOOT_REQUESTED, EVENT_REBOOT_ACCEPTED, EVENT_HOST_RECOVERED]
-    assert [e for e in events if e in story] == story, events
+    events = remediation_events(world, remediation)
+    assert events == [EVENT_REBOOT_REQUESTED, EVENT_REBOOT_ACCEPTED, EVENT_HOST_RECOVERED]
     world.converge(
         lambda: condition(objects.get(MACHINES, name), EXTERNALLY_REMEDIATED) is None,
         what="the Machine's ExternallyRemediated condition removed",
@@ -405,6 +411,8 @@ def test_a_host_that_never_comes_back_has_its_machine_replaced(world: World) -> 
 
     host.kill()
 
+    remediation = remediation_created(world, name)
+
     def replaced_noting() -> list[Obj] | None:
         phase = remediation_phase(world, name)
         if phase is not None:
@@ -416,7 +424,7 @@ def test_a_host_that_never_comes_back_has_its_machine_replaced(world: World) -> 
 
     after = world.converge(replaced_noting, what=f"Machine {name} replaced")
 
-    events = remediation_events(world, name)
+    events = remediation_events(world, remediation)
     assert events == UNANSWERED, (events, observed.seen)
     assert {host_of(objects, m) for m in after} == (taken - {host_name}) | {free.name}
     assert objects.items(ELEMENTAL_REMEDIATIONS) == []  # it went with its Machine
@@ -452,12 +460,13 @@ def test_a_go_agent_host_ignores_the_reboot_and_its_machine_is_replaced(world: W
 
     world.kubelet.set_ready(host_name, "False")  # its Node goes NotReady; it still checks in
 
+    remediation = remediation_created(world, name)
     after = world.converge(lambda: replaced(world, name), what=f"Machine {name} replaced")
 
     # The API offered the reboot at its check-ins; the Go agent does not know the field.
     offered = {a["rebootRequest"] for a in go_agent.answers if a.get("rebootRequest")}
     assert len(offered) == RETRY_LIMIT, go_agent.answers[-3:]
-    events = remediation_events(world, name)
+    events = remediation_events(world, remediation)
     assert events == UNANSWERED, events
     assert objects.items(ELEMENTAL_REMEDIATIONS) == []
     # Asked to reset, the host (its agent again) resets and comes back under a new name.
