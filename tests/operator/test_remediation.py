@@ -209,3 +209,35 @@ def test_a_nodes_readiness_is_read_from_the_workload_cluster(
         assert kube.node_ready(downstream.kubeconfig, node) is True
     finally:
         kube.close()
+
+
+def test_a_machine_with_a_node_recovers_once_its_node_is_ready(
+    start_operator: Any, capi: Capi, downstream: Downstream
+) -> None:
+    """The Node is read through the workload cluster's kubeconfig, as for the providerID."""
+    start_operator(settings(heartbeat_interval=30.0, heartbeat_grace=5.0))
+    node = f"rebooted-{capi.suffix}"
+    downstream.create_node(node)
+    capi.kubeconfig_secret("cluster", downstream)
+    _, request = remediated_machine(capi, rebootTimeoutSeconds=60, recoveryTimeoutSeconds=120)
+    capi.patch_status(MACHINES, MACHINE, {"nodeRef": {"name": node}})
+    capi.wait(HOSTS, "host", lambda o: o["spec"].get("rebootRequest") == request)
+    capi.patch_status(HOSTS, "host", {"rebootAccepted": request})
+    machine = capi.wait_reason(MACHINES, MACHINE, "ExternallyRemediated", "WaitingForRecovery")
+    assert f"and Node '{node}' to be Ready" in (condition(machine, "ExternallyRemediated") or {})["message"]
+
+    check_in(capi)  # the host is back, its Node is not Ready yet
+    capi.wait(HOSTS, "host", lambda o: reason(o, "HostReachable") == "CheckedIn")
+    assert phase(capi) == "WaitingForRecovery"
+
+    at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ready = {
+        "type": "Ready",
+        "status": "True",
+        "reason": "KubeletReady",
+        "message": "",
+        "lastHeartbeatTime": at,
+    }
+    downstream.core.patch_node_status(node, {"status": {"conditions": [{**ready, "lastTransitionTime": at}]}})
+    capi.wait(REMEDIATIONS, MACHINE, lambda o: o["status"].get("phase") == "Recovered")
+    capi.wait(HOSTS, "host", lambda o: "rebootRequest" not in o["spec"])
