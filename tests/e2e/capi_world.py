@@ -7,8 +7,10 @@ controllers, a workload cluster, hosts running the agent, and the roles the test
 - `Objects`: reads and writes of the objects the test looks at, on one management cluster.
 - `Fleet`: hosts with the dummy plugin, each living its life when `step()` is called: after a
   bootstrap it "reboots" (the bootstrap's sentinel is written, the kubelet registers its Node);
-  asked to reset, it resets, its disk is wiped, and it registers and installs again under a
-  new name.
+  asked to reboot (a remediation), its agent starts again; asked to reset, it resets, its disk
+  is wiped, and it registers and installs again under a new name. A host can be paused (it
+  stops checking in and later comes back), killed (it never comes back, until booted again),
+  or have its agent replaced by the Go agent's check-ins (`GoShapedAgent`).
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ import copy
 import datetime
 import os
 import shutil
+import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 from kubernetes import client as k8s
 from kubernetes.client import ApiException
 
+from elemental_core.tokens import SigningKey, issue_host_token
 from elemental_core.vocabulary import GROUP, LABEL_INSTALLED, VERSION
 from tests.agent.conftest import AgentHost, dummy_registration_config
 from tests.capi.manager import ClusterAPIManager, KubeControllerManager
@@ -69,6 +75,8 @@ ELEMENTAL_MACHINES = Kind(GROUP, VERSION, "elementalmachines")
 ELEMENTAL_MACHINE_TEMPLATES = Kind(GROUP, VERSION, "elementalmachinetemplates")
 ELEMENTAL_HOSTS = Kind(GROUP, VERSION, "elementalhosts")
 ELEMENTAL_REGISTRATIONS = Kind(GROUP, VERSION, "elementalregistrations")
+ELEMENTAL_REMEDIATIONS = Kind(GROUP, VERSION, "elementalremediations")
+ELEMENTAL_REMEDIATION_TEMPLATES = Kind(GROUP, VERSION, "elementalremediationtemplates")
 # Every namespaced kind the scenarios create or make CAPI and the operator create.
 ALL_KINDS = (
     CLUSTERS,
@@ -82,6 +90,8 @@ ALL_KINDS = (
     ELEMENTAL_MACHINE_TEMPLATES,
     ELEMENTAL_HOSTS,
     ELEMENTAL_REGISTRATIONS,
+    ELEMENTAL_REMEDIATIONS,
+    ELEMENTAL_REMEDIATION_TEMPLATES,
 )
 
 # A control-plane kind whose provider the test plays: CAPI reads its v1beta2 contract
@@ -248,6 +258,15 @@ class Objects:
         """The names of the Secrets here."""
         return [s.metadata.name for s in self.core.list_namespaced_secret(self.namespace).items]
 
+    def events(self, involved_uid: str) -> list[str]:
+        """The reasons of the Events here about one object (by uid: an object of the same name
+        before it has its own), oldest first. core/v1 lists the events.k8s.io/v1 ones too."""
+        selector = f"involvedObject.uid={involved_uid}"
+        items = self.core.list_namespaced_event(self.namespace, field_selector=selector).items
+        # Within one second, the name: the operator names its Events by the time in nanoseconds.
+        items.sort(key=lambda e: (str(e.metadata.creation_timestamp), str(e.metadata.name)))
+        return [str(e.reason) for e in items]
+
     def with_finalizers(self) -> list[str]:
         """`kind/name` of every object of ALL_KINDS here that still has a finalizer."""
         return [
@@ -320,6 +339,66 @@ def _now() -> str:
 # -- hosts -----------------------------------------------------------------------------------
 
 
+# The Go agent's check-in once the host runs (json.Marshal of its HostPatchRequest: a zero
+# lastTransitionTime is null), as tests/api/test_contract.py has it byte for byte.
+GO_AGENT_CHECK_IN = (
+    b'{"condition":{"type":"InstallationReady","status":"True","lastTransitionTime":null},'
+    b'"phase":"Running","installed":true}'
+)
+GO_AGENT_INTERVAL = 0.5  # as the registrations here ask (`reconciliation`)
+
+
+class GoShapedAgent:
+    """The Go agent's check-ins for one host, in a thread: its exact PATCH body, signed with
+    the host's own key, and only the response fields the Go agent knows are looked at (it
+    ignores `rebootRequest`). Asked to reset (`needsReset`), it stops: the host's agent then
+    does the reset (`asked_to_reset`)."""
+
+    def __init__(self, agent: AgentHost, name: str) -> None:
+        config = yaml.safe_load(agent.config_path.read_text())
+        self.uri = str(config["registration"]["uri"]).rstrip("/")
+        self.url = f"{self.uri}/hosts/{name}"
+        self.name = name
+        self.key = SigningKey.from_pem(agent.file(f"{WORK}/private.key").read_bytes())
+        self.answers: list[Obj] = []  # every 200 answer, oldest first
+        self.failures: list[str] = []
+        self.asked_to_reset = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"go-agent-{name}", daemon=True)
+
+    def start(self) -> GoShapedAgent:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not self._stop.is_set():
+                self._check_in(client)
+                if self.asked_to_reset.is_set():
+                    return
+                self._stop.wait(GO_AGENT_INTERVAL)
+
+    def _check_in(self, client: httpx.Client) -> None:
+        token = issue_host_token(self.key, self.name, self.uri)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        try:
+            response = client.patch(self.url, content=GO_AGENT_CHECK_IN, headers=headers)
+        except httpx.HTTPError as error:
+            self.failures.append(f"{type(error).__name__}: {error}")
+            return
+        if response.status_code != 200:
+            self.failures.append(f"{response.status_code}: {response.text[:300]}")
+            return
+        answer: Obj = response.json()
+        self.answers.append(answer)
+        if answer.get("needsReset"):
+            self.asked_to_reset.set()
+
+
 @dataclass
 class FleetHost:
     """A machine running the agent, and every name it registered under."""
@@ -328,6 +407,11 @@ class FleetHost:
     names: list[str] = field(default_factory=list)
     running: subprocess.Popen[bytes] | None = None
     resets: int = 0
+    reboots: int = 0  # asked by a remediation, the agent rebooted and started again
+    paused: bool = False
+    killed: bool = False  # powered off for good, until booted again
+    go_shaped: GoShapedAgent | None = None
+    reboot_records: int = 0  # reboots recorded under the root so far and already lived
 
     @property
     def name(self) -> str:
@@ -353,6 +437,8 @@ class FleetHost:
 
     def stop_run(self) -> None:
         if self.running is not None and self.running.poll() is None:
+            if self.paused:
+                self.resume()
             self.running.terminate()
             try:
                 self.running.wait(30)
@@ -360,6 +446,41 @@ class FleetHost:
                 self.running.kill()
                 self.running.wait()
         self.running = None
+
+    def pause(self) -> None:
+        """The host stops checking in (hung), its agent frozen where it is."""
+        assert self.running is not None and self.running.poll() is None, f"{self.name} is not running"
+        self.running.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        assert self.running is not None and self.paused, f"{self.name} is not paused"
+        self.running.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def kill(self) -> None:
+        """The host dies and stays off: no agent, no check-in, until `boot_again`."""
+        assert self.running is not None, f"{self.name} is not running"
+        self.running.kill()
+        self.running.wait()
+        self.running = None
+        self.killed = True
+
+    def boot_again(self) -> None:
+        """Powered on again: the agent starts from what is on the disk."""
+        assert self.killed, f"{self.name} was not killed"
+        self.killed = False
+        self.start_run()
+
+    def check_in_as_go_agent(self) -> GoShapedAgent:
+        """From now on the host checks in as the Go agent does (the Python agent stopped)."""
+        self.stop_run()
+        self.go_shaped = GoShapedAgent(self.agent, self.name).start()
+        return self.go_shaped
+
+    def recorded_reboots(self) -> int:
+        """Reboots the agent asked of the host (the dummy plugin records them under the root)."""
+        return self.agent.actions().count("reboot")
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
@@ -395,6 +516,7 @@ class Fleet:
         done = host.agent.run("register", "--install", timeout=120)
         assert done.returncode == 0, done.stderr[-3000:]
         host.names.append(host.current_name())
+        host.reboot_records = host.recorded_reboots()
         host.start_run()
         self.log.append(f"{host.name} registered")
 
@@ -403,16 +525,29 @@ class Fleet:
 
     def step(self) -> None:
         """Every host whose agent exited goes on: after a bootstrap it reboots into a Node;
-        asked to reset, it resets and comes back under a new name."""
+        after a reboot it was asked for, its agent starts again; asked to reset, it resets and
+        comes back under a new name. A Go-shaped host asked to reset hands over to its agent."""
         for host in self.hosts:
+            if host.go_shaped is not None and host.go_shaped.asked_to_reset.is_set():
+                host.go_shaped.stop()
+                host.go_shaped = None
+                host.start_run()  # its first check-in gets needsReset too, and it resets
+                self.log.append(f"{host.name} (Go-shaped) asked to reset")
+                continue
             if host.running is None or host.running.poll() is None:
                 continue
             code = host.running.returncode
             host.running = None
+            rebooted = host.recorded_reboots() > host.reboot_records
+            host.reboot_records = host.recorded_reboots()
             if host.agent.file(f"{WORK}/needs.reset").exists():
                 self._reset(host)
             elif host.agent.file(BOOTSTRAP_FILE).exists() and not host.agent.file(SENTINEL).exists():
                 self._reboot_into_node(host)
+            elif rebooted and code == 0:
+                host.reboots += 1
+                host.start_run()
+                self.log.append(f"{host.name} rebooted")
             else:
                 raise AssertionError(f"agent of {host.name} exited ({code}) unasked:\n{host.log_tail()}")
 
@@ -437,6 +572,8 @@ class Fleet:
 
     def stop_all(self) -> None:
         for host in self.hosts:
+            if host.go_shaped is not None:
+                host.go_shaped.stop()
             host.stop_run()
 
 
@@ -529,17 +666,55 @@ def control_plane_machine_body(name: str, cluster: str, secret: str) -> Obj:
     }
 
 
-def health_check_body(name: str, cluster: str, deployment: str) -> Obj:
+def health_check_body(
+    name: str,
+    cluster: str,
+    deployment: str,
+    *,
+    node_conditions: list[Obj] | None = None,
+    machine_conditions: list[Obj] | None = None,
+    remediation_template: str | None = None,
+) -> Obj:
+    """A MachineHealthCheck of a MachineDeployment's Machines: unhealthy when its Node is
+    Ready False for 1 s unless other checks are given; remediated by their owner (the
+    MachineSet replaces them) unless an ElementalRemediationTemplate is named."""
+    checks: Obj = {}
+    if node_conditions is None and machine_conditions is None:
+        node_conditions = [{"type": "Ready", "status": "False", "timeoutSeconds": 1}]
+    if node_conditions:
+        checks["unhealthyNodeConditions"] = node_conditions
+    if machine_conditions:
+        checks["unhealthyMachineConditions"] = machine_conditions
+    spec: Obj = {
+        "clusterName": cluster,
+        "selector": {"matchLabels": {LABEL_DEPLOYMENT_NAME: deployment}},
+        "checks": checks,
+    }
+    if remediation_template is not None:
+        spec["remediation"] = {
+            "templateRef": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "ElementalRemediationTemplate",
+                "name": remediation_template,
+            }
+        }
+    return {"kind": "MachineHealthCheck", "metadata": {"name": name}, "spec": spec}
+
+
+def remediation_template_body(
+    name: str, *, retry_limit: int, reboot_timeout: int, recovery_timeout: int
+) -> Obj:
+    """An ElementalRemediationTemplate: reboot `retry_limit` times, then replace the Machine."""
+    strategy = {
+        "type": "Reboot",
+        "retryLimit": retry_limit,
+        "rebootTimeoutSeconds": reboot_timeout,
+        "recoveryTimeoutSeconds": recovery_timeout,
+    }
     return {
-        "kind": "MachineHealthCheck",
+        "kind": "ElementalRemediationTemplate",
         "metadata": {"name": name},
-        "spec": {
-            "clusterName": cluster,
-            "selector": {"matchLabels": {LABEL_DEPLOYMENT_NAME: deployment}},
-            "checks": {
-                "unhealthyNodeConditions": [{"type": "Ready", "status": "False", "timeoutSeconds": 1}]
-            },
-        },
+        "spec": {"template": {"spec": {"strategy": strategy}}},
     }
 
 

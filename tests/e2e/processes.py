@@ -15,9 +15,21 @@ from tests.live import LiveServer, free_port
 
 class OperatorProcess:
     def __init__(
-        self, *, kubeconfig: Path, api_endpoint: str, log_path: Path, extra: tuple[str, ...] = ()
+        self,
+        *,
+        kubeconfig: Path,
+        api_endpoint: str,
+        log_path: Path,
+        extra: tuple[str, ...] = (),
+        heartbeat_interval: float | None = None,
+        heartbeat_grace: float | None = None,
     ) -> None:
+        """heartbeat_interval (the API's, same value) and heartbeat_grace: when a host is
+        unreachable (HostReachable False); the operator's defaults when None."""
         self.port = free_port()
+        liveness = _option("--heartbeat-interval", heartbeat_interval) + _option(
+            "--heartbeat-grace", heartbeat_grace
+        )
         script = Path(sys.executable).parent / "elemental-operator"
         command = [str(script)] if script.exists() else [sys.executable, "-m", "elemental_operator.cli"]
         self.command = [
@@ -31,6 +43,7 @@ class OperatorProcess:
             "1",
             "--health-bind-address",
             f"127.0.0.1:{self.port}",
+            *liveness,
             *extra,
         ]
         self.log_path = log_path
@@ -70,13 +83,16 @@ class ApiProcess(LiveServer):
     """`elemental-api serve` on the Kubernetes store of one cluster; `switch` restarts it on the
     same port against another cluster, as a DNS switch after a move would do for agents."""
 
-    def __init__(self, directory: Path, kubeconfig: Path) -> None:
-        super().__init__(directory, workers=1, kubeconfig=kubeconfig)
+    def __init__(self, directory: Path, kubeconfig: Path, *, heartbeat_interval: float | None = None) -> None:
+        """heartbeat_interval: how often at most a host's check-in is recorded (status.lastSeen);
+        the API's default when None."""
+        self.options = _option("--heartbeat-interval", heartbeat_interval)
+        super().__init__(directory, workers=1, kubeconfig=kubeconfig, extra_args=self.options)
 
     def switch(self, kubeconfig: Path, timeout: float = 60) -> None:
         assert self.stop() == 0, self.log()[-5000:]
         self.kubeconfig = str(kubeconfig)
-        self.extra_args = ("--kubeconfig", self.kubeconfig)
+        self.extra_args = (*self.options, "--kubeconfig", self.kubeconfig)
         deadline = time.monotonic() + timeout
         while not self._start_once():  # the port may linger a moment after the old server
             assert time.monotonic() < deadline, f"the API did not start again:\n{self.log()[-5000:]}"
@@ -91,3 +107,7 @@ class ApiProcess(LiveServer):
             if ours and f'status="{status}"' in line:
                 total += float(line.rsplit(" ", 1)[1])
         return total
+
+
+def _option(name: str, value: float | None) -> tuple[str, ...]:
+    return () if value is None else (name, f"{value:g}")
