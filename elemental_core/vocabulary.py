@@ -178,6 +178,8 @@ EVENT_RECOVERY_TIMED_OUT = "RecoveryTimedOut"
 EVENT_HOST_RECOVERED = "HostRecovered"
 EVENT_MACHINE_REPLACEMENT_REQUESTED = "MachineReplacementRequested"
 EVENT_REMEDIATION_FAILED = "RemediationFailed"
+# Deleted before it finished: by the MachineHealthCheck (Machine healthy) or with its Machine.
+EVENT_REMEDIATION_ENDED = "RemediationEnded"
 
 HOST_WAITING_FOR_INSTALL = "HostWaitingForInstall"
 HOST_WAITING_FOR_BOOTSTRAP = "HostWaitingForBootstrap"

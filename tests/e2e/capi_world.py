@@ -546,6 +546,8 @@ class Fleet:
                 self._reboot_into_node(host)
             elif rebooted and code == 0:
                 host.reboots += 1
+                if self.kubelet.node(host.name) is not None:
+                    self.kubelet.set_ready(host.name, "True")  # its kubelet is back with it
                 host.start_run()
                 self.log.append(f"{host.name} rebooted")
             else:

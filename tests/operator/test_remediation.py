@@ -18,6 +18,7 @@ from elemental_core.vocabulary import (
     EVENT_REBOOT_ACCEPTED,
     EVENT_REBOOT_REQUESTED,
     EVENT_REBOOT_TIMED_OUT,
+    EVENT_REMEDIATION_ENDED,
 )
 from elemental_kube.objects import Kube
 from elemental_operator.manager import connect
@@ -116,6 +117,7 @@ def test_a_reboot_taken_and_a_host_back_recover(
     capi.delete(REMEDIATIONS, MACHINE)
     capi.wait_gone(REMEDIATIONS, MACHINE)
     capi.wait(MACHINES, MACHINE, lambda o: condition(o, "ExternallyRemediated") is None)
+    wait_events(core, kube_namespace, EVENT_REMEDIATION_ENDED)
     assert remediation["metadata"]["name"] == MACHINE
 
 

@@ -40,6 +40,7 @@ from elemental_core.vocabulary import (
     EVENT_REBOOT_REQUESTED,
     EVENT_REBOOT_TIMED_OUT,
     EVENT_RECOVERY_TIMED_OUT,
+    EVENT_REMEDIATION_ENDED,
     EVENT_REMEDIATION_FAILED,
     EXTERNALLY_REMEDIATED,
     HEALTH_CHECK_SUCCEEDED,
@@ -387,7 +388,11 @@ class ElementalRemediationController(KubeHolder):
         self, before: dict[str, Any], remediation: RemediationView, machine: MachineView | None
     ) -> None:
         """Deleted (the Machine is healthy, or gone): no reboot is asked any more, the Machine
-        no longer says it is being remediated, and the remediation may go."""
+        no longer says it is being remediated, and the remediation may go. Cluster API may
+        delete it at any step (a host that checks in again makes its Machine healthy at once
+        under a HostReachable check), so the Events say how far it got."""
+        for event_type, reason, message in self._ending_events(remediation, machine):
+            self.kube.record_event(before, event_type, reason, message)
         self._withdraw_requests(remediation)
         if machine is not None:
             machineconditions.update(
@@ -398,6 +403,26 @@ class ElementalRemediationController(KubeHolder):
             )
         remediation.remove_finalizer()
         self.kube.apply_changes(REMEDIATIONS, before, remediation.raw)
+
+    def _ending_events(
+        self, remediation: RemediationView, machine: MachineView | None
+    ) -> list[tuple[str, str, str]]:
+        """A reboot taken but not yet said (deleted before the controller saw the ack), then
+        why the remediation ended and in which phase."""
+        events = []
+        request = remediation.reboot_request
+        host = self._host_of(machine)
+        taken = host is not None and request is not None and host.reboot_accepted == request
+        if remediation.phase == REMEDIATION_REBOOTING and host is not None and taken:
+            said = f"ElementalHost '{host.name}' took reboot request {request}"
+            events.append((NORMAL, EVENT_REBOOT_ACCEPTED, said))
+        if machine is None or machine.deleting:
+            why = f"Machine '{remediation.machine_name}' deleted"
+        else:
+            why = f"the MachineHealthCheck found Machine '{machine.name}' healthy"
+        ended = f"{why}; remediation ended in phase {remediation.phase}"
+        events.append((NORMAL, EVENT_REMEDIATION_ENDED, ended))
+        return events
 
     # -- writes -------------------------------------------------------------------------------
 

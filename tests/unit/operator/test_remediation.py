@@ -21,6 +21,7 @@ from elemental_core.vocabulary import (
     EVENT_REBOOT_REQUESTED,
     EVENT_REBOOT_TIMED_OUT,
     EVENT_RECOVERY_TIMED_OUT,
+    EVENT_REMEDIATION_ENDED,
     EVENT_REMEDIATION_FAILED,
     EXTERNALLY_REMEDIATED,
     HEALTH_CHECK_SUCCEEDED,
@@ -379,6 +380,38 @@ def test_deletion_withdraws_the_request_and_the_machines_condition(scene: Scene,
     assert scene.get(REMEDIATIONS, MACHINE) is None  # its finalizer released
     assert host_request(scene) is None
     assert machine_condition(scene, EXTERNALLY_REMEDIATED) is None
+
+
+def test_deletion_says_the_remediation_ended_and_in_which_phase(scene: Scene, clock: Clock) -> None:
+    remediating(scene)
+    reconcile(scene, clock)
+    scene.kube.delete(REMEDIATIONS, NS, MACHINE)
+    reconcile(scene, clock)
+    assert event_reasons(scene) == [EVENT_REBOOT_REQUESTED, EVENT_REMEDIATION_ENDED]
+    message = scene.kube.events[-1][4]
+    assert "found Machine" in message and "healthy" in message and "Rebooting" in message, message
+
+
+def test_a_reboot_taken_just_before_the_deletion_is_still_said(scene: Scene, clock: Clock) -> None:
+    """The MachineHealthCheck may delete the remediation before the controller saw the ack."""
+    remediating(scene)
+    reconcile(scene, clock)
+    request = host_request(scene)
+    assert request is not None
+    agent_accepts(scene, request)
+    scene.kube.delete(REMEDIATIONS, NS, MACHINE)
+    reconcile(scene, clock)
+    assert event_reasons(scene) == [EVENT_REBOOT_REQUESTED, EVENT_REBOOT_ACCEPTED, EVENT_REMEDIATION_ENDED]
+
+
+def test_deletion_with_the_machine_says_the_machine_went(scene: Scene, clock: Clock) -> None:
+    remediating(scene)
+    reconcile(scene, clock)
+    scene.kube.delete(MACHINES, NS, MACHINE)
+    scene.kube.delete(REMEDIATIONS, NS, MACHINE)
+    reconcile(scene, clock)
+    assert event_reasons(scene)[-1] == EVENT_REMEDIATION_ENDED
+    assert f"Machine '{MACHINE}' deleted" in scene.kube.events[-1][4]
 
 
 def test_deletion_leaves_another_remediations_request_alone(scene: Scene, clock: Clock) -> None:
