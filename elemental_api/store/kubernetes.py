@@ -37,6 +37,7 @@ from elemental_kube import errors
 from elemental_kube.client import api_client
 from elemental_kube.objects import Kube, owner_reference
 from elemental_kube.patching import object_patch, status_patch
+from elemental_kube.settings import ClientSettings
 
 log = logging.getLogger(__name__)
 FIELD_MANAGER = "elemental-api"
@@ -65,9 +66,15 @@ def _mapped() -> Iterator[None]:
 
 
 class KubernetesStore:
-    def __init__(self, *, kubeconfig: str | None = None, watch: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        kubeconfig: str | None = None,
+        watch: bool = True,
+        kube_settings: ClientSettings | None = None,
+    ) -> None:
         self._kube = Kube(
-            api_client(kubeconfig, field_manager=FIELD_MANAGER),
+            api_client(kubeconfig, field_manager=FIELD_MANAGER, settings=kube_settings),
             watched=(HOSTS, REGISTRATIONS) if watch else (),
         )
         self._keys: dict[tuple[str, str, str], bytes] = {}
