@@ -30,6 +30,7 @@ from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreEr
 from elemental_core import hosts, names, registrations
 from elemental_core.records import Bootstrap, Host, Registration
 from elemental_core.settings import api_endpoint_from
+from elemental_kube.settings import add_client_arguments, client_settings
 from elemental_models.api import ApiRegistrationResponse
 
 DEFAULT_PORT = 9090
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         f"write per host per interval (default: ${hosts.HEARTBEAT_INTERVAL_ENV}, else "
         f"{hosts.DEFAULT_HEARTBEAT_INTERVAL:.0f})",
     )
+    add_client_arguments(serve)
     serve.add_argument(
         "--tls-cert",
         help="PEM certificate: serve https, picking up a renewed file without a restart "
@@ -223,6 +225,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise CliError(f"--workers {args.workers} must be at least 1")
     heartbeat_interval = _heartbeat_interval(args.heartbeat_interval)
+    try:
+        kube_settings = client_settings(args)
+    except ValueError as error:
+        raise CliError(str(error)) from error
     for flag, path in zip(tls_names, (args.tls_cert, args.tls_key), strict=True):
         if path is not None:
             try:
@@ -253,6 +259,7 @@ def _serve(args: argparse.Namespace) -> int:
             kubeconfig=args.kubeconfig,
             debug=args.debug,
             heartbeat_interval=heartbeat_interval,
+            kube=kube_settings,
         )
     )
     return 0

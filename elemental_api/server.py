@@ -10,7 +10,7 @@ import ssl
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -19,6 +19,7 @@ from uvicorn.config import Config
 from elemental_api.connections import HeaderDeadlineProtocol
 from elemental_api.tls import ReloadingContext
 from elemental_core.hosts import DEFAULT_HEARTBEAT_INTERVAL
+from elemental_kube.settings import ClientSettings
 
 with warnings.catch_warnings():
     # uvicorn.workers warns it moved to the `uvicorn-worker` package; it still works in 0.54.
@@ -39,6 +40,7 @@ class ServeOptions:
     debug: bool = False
     validate_responses: bool = False
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    kube: ClientSettings = field(default_factory=ClientSettings)  # the Kubernetes store's client
 
 
 class _Worker(UvicornWorker):
@@ -102,7 +104,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         from elemental_core.logs import configure_logging
 
         configure_logging(self.options.debug)
-        store = open_store(self.options.store_url, kubeconfig=self.options.kubeconfig)
+        store = open_store(
+            self.options.store_url, kubeconfig=self.options.kubeconfig, kube_settings=self.options.kube
+        )
         return create_app(
             store,
             api_endpoint=self.options.api_endpoint,

@@ -15,6 +15,7 @@ from elemental_api.store import Store, open_store
 from elemental_core import tokens
 from elemental_core.records import Host
 from elemental_core.vocabulary import LABEL_NEEDS_RESET
+from elemental_kube.settings import ClientSettings
 from tests.helpers import HostIdentity, make_registration
 from tests.live import elemental_api_command
 
@@ -486,3 +487,19 @@ def test_serve_publishes_the_endpoint_the_operator_is_told(
     monkeypatch.setattr(server, "serve", served.append)
     assert cli.main(["serve", "--store", store_url, "--host", "127.0.0.1", "--port", "9191", *arguments]) == 0
     assert [options.api_endpoint for options in served] == [published]
+
+
+def test_serve_passes_the_kubernetes_client_settings_on(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--kube-qps/--kube-burst/--kube-connections, else ELEMENTAL_KUBE_*, reach the workers'
+    store; nonsense is refused before anything is served."""
+    monkeypatch.setenv("ELEMENTAL_KUBE_CONNECTIONS", "12")
+    monkeypatch.delenv("ELEMENTAL_KUBE_QPS", raising=False)
+    monkeypatch.delenv("ELEMENTAL_KUBE_BURST", raising=False)
+    served: list[server.ServeOptions] = []
+    monkeypatch.setattr(server, "serve", served.append)
+    assert cli.main(["serve", "--store", store_url, "--kube-qps", "40", "--kube-burst", "80"]) == 0
+    assert [options.kube for options in served] == [ClientSettings(qps=40.0, burst=80, connections=12)]
+    assert cli.main(["serve", "--store", store_url, "--kube-connections", "0"]) == 1
+    assert len(served) == 1

@@ -19,14 +19,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from elemental_api.store.base import AlreadyExists, Conflict, NotFound, Rejected, StoreUnavailable
-from elemental_core import names
+from elemental_core import conditions, names
 from elemental_core.hosts import marked_for_reset
 from elemental_core.records import Bootstrap, Host, ObjectRef, Registration
 from elemental_core.vocabulary import (
     BOOTSTRAP_FORMAT_FIELD,
     BOOTSTRAP_VALUE_FIELD,
+    CHECKED_IN,
     DEFAULT_BOOTSTRAP_FORMAT,
     FINALIZER,
+    HOST_REACHABLE,
     HOSTS,
     REGISTRATIONS,
     SIGNING_KEY_FIELD,
@@ -35,6 +37,7 @@ from elemental_kube import errors
 from elemental_kube.client import api_client
 from elemental_kube.objects import Kube, owner_reference
 from elemental_kube.patching import object_patch, status_patch
+from elemental_kube.settings import ClientSettings
 
 log = logging.getLogger(__name__)
 FIELD_MANAGER = "elemental-api"
@@ -63,9 +66,15 @@ def _mapped() -> Iterator[None]:
 
 
 class KubernetesStore:
-    def __init__(self, *, kubeconfig: str | None = None, watch: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        kubeconfig: str | None = None,
+        watch: bool = True,
+        kube_settings: ClientSettings | None = None,
+    ) -> None:
         self._kube = Kube(
-            api_client(kubeconfig, field_manager=FIELD_MANAGER),
+            api_client(kubeconfig, field_manager=FIELD_MANAGER, settings=kube_settings),
             watched=(HOSTS, REGISTRATIONS) if watch else (),
         )
         self._keys: dict[tuple[str, str, str], bytes] = {}
@@ -157,7 +166,11 @@ class KubernetesStore:
             raise AlreadyExists(f"host {host.namespace}/{host.name}") from error
         status = {
             key: value
-            for key, value in (("addresses", host.addresses), ("lastSeen", host.last_seen))
+            for key, value in (
+                ("addresses", host.addresses),
+                ("lastSeen", host.last_seen),
+                ("conditions", _conditions_at_registration(host)),
+            )
             if value
         }
         if status:
@@ -257,6 +270,23 @@ class KubernetesStore:
     def _read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
         with _mapped():
             return self._kube.read_secret(namespace, name)
+
+
+def _conditions_at_registration(host: Host) -> list[dict[str, Any]]:
+    """A host that registers has just checked in: HostReachable True and the Ready summary,
+    as the operator's host controller would set them, written with the registration's own
+    status write. The operator writes HostReachable only when its status changes, so a new
+    host costs it no write of its own (it was one status patch per new host)."""
+    if not host.last_seen:
+        return host.conditions
+    reachable = {
+        "type": HOST_REACHABLE,
+        "status": "True",
+        "severity": "Info",
+        "reason": CHECKED_IN,
+        "message": f"Checked in at registration (at {host.last_seen})",
+    }
+    return conditions.with_ready_summary(conditions.set_condition(host.conditions, reachable))
 
 
 def _registration_spec(registration: Registration) -> dict[str, Any]:

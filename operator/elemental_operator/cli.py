@@ -29,21 +29,25 @@ from elemental_core.hosts import (
     HEARTBEAT_INTERVAL_ENV,
 )
 from elemental_core.logs import configure_logging
+from elemental_kube.settings import add_client_arguments, client_settings
 from elemental_operator.controllers.base import Settings
 from elemental_operator.manager import Manager, ManagerOptions, connect
 
 log = logging.getLogger(__name__)
+WORKERS_ENV = "ELEMENTAL_OPERATOR_WORKERS"
+DEFAULT_WORKERS = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = argument_parser().parse_args(argv)
     try:
         options = manager_options(args)
+        kube_settings = client_settings(args)
     except (ValueError, OSError) as error:
         print(f"elemental-operator: {error}", file=sys.stderr)
         return 2
     configure_logging(args.debug)
-    manager = Manager(connect(args.kubeconfig), options)
+    manager = Manager(connect(args.kubeconfig, kube_settings), options)
 
     def shutdown(signum: int, frame: FrameType | None) -> None:
         log.info("shutting down", extra={"signal": signum})
@@ -104,7 +108,14 @@ def argument_parser() -> argparse.ArgumentParser:
         default="127.0.0.1:8081",
         help="address of /healthz, /readyz and /metrics (default 127.0.0.1:8081)",
     )
-    run.add_argument("--workers", type=int, default=2, help="ElementalMachine workers (default 2)")
+    run.add_argument(
+        "--workers",
+        default=os.environ.get(WORKERS_ENV),
+        metavar="N",
+        help=f"ElementalMachine workers (default: ${WORKERS_ENV}, else {DEFAULT_WORKERS}); "
+        "each other controller has one",
+    )
+    add_client_arguments(run)
     run.add_argument(
         "--namespace",
         action="append",
@@ -127,7 +138,7 @@ def manager_options(args: argparse.Namespace) -> ManagerOptions:
         leader_elect=args.leader_elect,
         leader_namespace=args.leader_elect_namespace,
         health_address=(host or "0.0.0.0", int(port)),  # noqa: S104 - the address is the user's choice
-        workers=args.workers,
+        workers=_workers(args.workers),
         namespaces=frozenset(args.namespaces) if args.namespaces else None,
     )
 
@@ -156,6 +167,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         heartbeat_interval=interval,
         heartbeat_grace=grace,
     )
+
+
+def _workers(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_WORKERS
+    try:
+        workers = int(value)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise ValueError(f"--workers {value!r} must be a whole number, at least 1")
+    return workers
 
 
 def _seconds(flag: str, value: str | None, default: float, zero: bool = False) -> float:

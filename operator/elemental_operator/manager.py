@@ -28,6 +28,7 @@ from elemental_kube.client import api_client
 from elemental_kube.errors import KubeError
 from elemental_kube.leases import LeaderElector
 from elemental_kube.objects import Kube
+from elemental_kube.settings import ClientSettings
 from elemental_operator import metrics
 from elemental_operator.controllers.base import ChangeMapper, Controller, Mapper, Settings
 from elemental_operator.controllers.elementalcluster import ElementalClusterController
@@ -44,11 +45,12 @@ FIELD_MANAGER = "elemental-operator"
 WATCHED = (REGISTRATIONS, HOSTS, ELEMENTAL_MACHINES, ELEMENTAL_CLUSTERS, MACHINES, CLUSTERS, REMEDIATIONS)
 
 
-def connect(kubeconfig: str | None) -> Kube:
+def connect(kubeconfig: str | None, settings: ClientSettings | None = None) -> Kube:
     """The operator's view of the cluster: caches of every kind it reconciles or watches,
-    and a count of the requests it sends (a metric)."""
+    and a count of the requests it sends (a metric). `settings`: its client's rate limit
+    and connection pool."""
     return Kube(
-        api_client(kubeconfig, field_manager=FIELD_MANAGER),
+        api_client(kubeconfig, field_manager=FIELD_MANAGER, settings=settings),
         watched=WATCHED,
         on_request=lambda verb: metrics.API_REQUESTS.labels(verb).inc(),
     )

@@ -1,0 +1,84 @@
+"""A new host costs kube-apiserver the API's two writes (the object, then its status) and
+none of the operator's: the API writes HostReachable and the Ready summary with the
+registration's status, as the operator's host controller would set them, so the operator
+finds nothing to change. Counted from kube-apiserver's own apiserver_request_total."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+from kubernetes import client as k8s
+
+from elemental_api.store import open_store
+from elemental_core import hosts
+from elemental_core.records import Host
+from elemental_core.vocabulary import CHECKED_IN, HOST_REACHABLE
+from elemental_core.vocabulary import HOSTS as HOSTS_RESOURCE
+from tests.controlplane import ControlPlane
+from tests.helpers import make_registration, wait_for
+from tests.operator.activity import Activity, caches_current, poke
+from tests.operator.capi import HOSTS, is_true, reason
+from tests.operator.conftest import settings
+
+_REQUEST = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.M)
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def host_requests(control_plane: ControlPlane) -> Counter[str]:
+    """Requests for ElementalHosts so far, by verb and subresource ("PATCH status")."""
+    response = httpx.get(
+        f"{control_plane.server_url}/metrics",
+        headers={"Authorization": f"Bearer {control_plane.token}"},
+        verify=str(control_plane.ca_path),
+    )
+    counts: Counter[str] = Counter()
+    for match in _REQUEST.finditer(response.text):
+        labels = dict(_LABEL.findall(match["labels"]))
+        if labels.get("resource") == "elementalhosts" and labels.get("verb") not in ("WATCH", "LIST", "GET"):
+            key = f"{labels['verb']} {labels.get('subresource') or 'object'}"
+            counts[key] += int(float(match["value"]))
+    return counts
+
+
+def managers(obj: dict[str, Any]) -> set[str]:
+    return {entry["manager"] for entry in obj["metadata"].get("managedFields") or []}
+
+
+def test_a_new_host_costs_the_operator_no_write(
+    start_operator: Any,
+    control_plane: ControlPlane,
+    kube_namespace: str,
+    custom: k8s.CustomObjectsApi,
+    activity: Activity,
+) -> None:
+    operator = start_operator(settings(heartbeat_interval=60.0, heartbeat_grace=30.0))
+    store = open_store("kubernetes", kubeconfig=str(control_plane.kubeconfig_path))
+    try:
+        registration, _ = make_registration(store, name="fleet", namespace=kube_namespace)
+        before = host_requests(control_plane)
+        # As the createHost handler leaves it: registering is checking in.
+        new = Host(namespace=kube_namespace, name="new", registration=registration.name)
+        store.create_host(hosts.seen(new, time.time(), 60.0))
+    finally:
+        store.close()
+    manager = operator.manager
+    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
+    # A reconcile that starts after this sees the host as the API left it.
+    since = activity.counts(manager, "elementalhost", kube_namespace, ["new"])
+    poke(custom, HOSTS_RESOURCE, kube_namespace, "new")
+    activity.wait_processed(manager, "elementalhost", kube_namespace, ["new"], times=1, since=since)
+    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
+
+    host: Any = custom.get_namespaced_custom_object(
+        HOSTS_RESOURCE.group, HOSTS_RESOURCE.version, kube_namespace, HOSTS, "new"
+    )
+    assert reason(host, HOST_REACHABLE) == CHECKED_IN and is_true(host, "Ready")
+    assert "elemental-operator" not in managers(host)
+    writes = host_requests(control_plane) - before
+    assert writes == Counter({"POST object": 1, "PATCH status": 1, "PATCH object": 1}), (
+        "the API's create and status write, the test's poke, nothing else"
+    )
