@@ -21,6 +21,7 @@ from tests.controlplane import ControlPlane, free_port
 from tests.kube_fixtures import crd_files
 
 G, CAPI, V = "infrastructure.cluster.x-k8s.io", "cluster.x-k8s.io", "v1beta1"
+CAPI_V = "v1beta2"  # the operator reads Cluster and Machine at v1beta2
 NS = "bench"
 
 
@@ -32,17 +33,20 @@ def main() -> int:
     with ControlPlane(crd_paths=crd_files()) as control_plane, control_plane.api_client() as api:
         custom, core = k8s.CustomObjectsApi(api), k8s.CoreV1Api(api)
         core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=NS)))
-        cluster = custom.create_namespaced_custom_object(
+        custom.create_namespaced_custom_object(
             CAPI,
-            V,
+            CAPI_V,
             NS,
             "clusters",
-            {"apiVersion": f"{CAPI}/{V}", "kind": "Cluster", "metadata": {"name": "c"}, "spec": {}},
+            {
+                "apiVersion": f"{CAPI}/{CAPI_V}",
+                "kind": "Cluster",
+                "metadata": {"name": "c"},
+                "spec": {"infrastructureRef": {"apiGroup": G, "kind": "ElementalCluster", "name": "c"}},
+            },
         )
-        custom.patch_namespaced_custom_object_status(
-            CAPI, V, NS, "clusters", "c", {"status": {"infrastructureReady": True}}
-        )
-        del cluster
+        provisioned = {"status": {"initialization": {"infrastructureProvisioned": True}}}
+        custom.patch_namespaced_custom_object_status(CAPI, CAPI_V, NS, "clusters", "c", provisioned)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda i: create_host(custom, i), range(args.count)))
         port = free_port()
@@ -115,17 +119,17 @@ def create_machine(custom: k8s.CustomObjectsApi, index: int) -> None:
     name = f"m-{index:04d}"
     machine = custom.create_namespaced_custom_object(
         CAPI,
-        V,
+        CAPI_V,
         NS,
         "machines",
         {
-            "apiVersion": f"{CAPI}/{V}",
+            "apiVersion": f"{CAPI}/{CAPI_V}",
             "kind": "Machine",
             "metadata": {"name": name, "labels": {"cluster.x-k8s.io/cluster-name": "c"}},
             "spec": {
                 "clusterName": "c",
                 "bootstrap": {"dataSecretName": f"{name}-bootstrap"},
-                "infrastructureRef": {"kind": "ElementalMachine", "name": name},
+                "infrastructureRef": {"apiGroup": G, "kind": "ElementalMachine", "name": name},
             },
         },
     )
@@ -142,7 +146,7 @@ def create_machine(custom: k8s.CustomObjectsApi, index: int) -> None:
                 "labels": {"cluster.x-k8s.io/cluster-name": "c"},
                 "ownerReferences": [
                     {
-                        "apiVersion": f"{CAPI}/{V}",
+                        "apiVersion": f"{CAPI}/{CAPI_V}",
                         "kind": "Machine",
                         "name": name,
                         "uid": machine["metadata"]["uid"],
