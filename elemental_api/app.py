@@ -22,7 +22,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from elemental_api import guard, observability, problems, spec, validation
+from elemental_api import guard, observability, problems, security_handlers, spec, validation
 from elemental_api.services import Services
 from elemental_api.store import Rejected, Store, StoreUnavailable
 from elemental_api.wsgi_bridge import BufferedWSGIBridge
@@ -75,6 +75,7 @@ def create_app(
         validate_responses=validate_responses,
         strict_validation=True,
         validator_map=validation.validator_map(),
+        security_map=security_handlers.SECURITY_MAP,
         swagger_ui_options=spec.SWAGGER_UI_OPTIONS,
     )
     spec.add_routes(app, api_endpoint)
