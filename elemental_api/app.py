@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import connexion
+import flask
 from connexion.exceptions import ProblemException
+from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.resolver import Resolver
@@ -76,6 +78,9 @@ def create_app(
         strict_validation=True,
         validator_map=validation.validator_map(),
         security_map=security_handlers.SECURITY_MAP,
+        # Compact JSON, as the Go API answers (connexion indents by 2: 247 bytes instead of 126
+        # for a check-in's answer); Flask's provider still orders the keys.
+        jsonifier=Jsonifier(flask.json, separators=(",", ":")),
         swagger_ui_options=spec.SWAGGER_UI_OPTIONS,
     )
     spec.add_routes(app, api_endpoint)

@@ -7,6 +7,7 @@ on the store: these run on SQLite only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,10 @@ def test_token_checks_are_not_inspected_per_request(
     for _ in range(3):
         assert client.patch(host.path, json=CHECK_IN, headers=host.auth()).status_code == 200
     assert inspected == []
+
+
+def test_json_answers_are_compact(client: Any, host: HostIdentity) -> None:
+    assert register(client, host).status_code == 201
+    response = client.patch(host.path, json=CHECK_IN, headers=host.auth())
+    assert response.status_code == 200
+    assert response.text == json.dumps(response.json(), separators=(",", ":"), sort_keys=True) + "\n"
