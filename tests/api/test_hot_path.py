@@ -14,6 +14,7 @@ from typing import Any
 
 import connexion.security
 import pytest
+from connexion.decorators import FlaskDecorator
 
 from elemental_api import security_handlers
 from elemental_api.store import Store, open_store
@@ -52,3 +53,23 @@ def test_json_answers_are_compact(client: Any, host: HostIdentity) -> None:
     response = client.patch(host.path, json=CHECK_IN, headers=host.auth())
     assert response.status_code == 200
     assert response.text == json.dumps(response.json(), separators=(",", ":"), sort_keys=True) + "\n"
+
+
+def test_handlers_are_decorated_once_per_operation(
+    client: Any, host: HostIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert register(client, host).status_code == 201
+    assert client.patch(host.path, json=CHECK_IN, headers=host.auth()).status_code == 200
+    decorated: list[Any] = []
+    real = FlaskDecorator.decorate
+
+    def counting(self: Any, function: Any) -> Any:
+        decorated.append(function)
+        return real(self, function)
+
+    monkeypatch.setattr(FlaskDecorator, "decorate", counting)
+    for _ in range(3):
+        response = client.patch(host.path, json=CHECK_IN, headers=host.auth())
+        assert response.status_code == 200
+        assert response.json()["name"] == host.name
+    assert decorated == []
