@@ -12,7 +12,6 @@ validation error names where and which rule, never the value that broke it.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -25,6 +24,7 @@ from jsonschema import Draft4Validator, ValidationError
 
 # Parameter dicts live as long as the app's operations: key the compiled validator on identity.
 _COMPILED: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+_COMPILED_BODIES: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
 # The deepest body the API has a use for is 4 levels (a patch's condition); 32 leaves room
 # and keeps validation's recursion far from Python's limit.
 MAX_JSON_DEPTH = 32
@@ -72,6 +72,14 @@ def _compiled(schema: dict[str, Any]) -> Draft4Validator:
     if cached is None or cached[0] is not schema:
         cached = (schema, Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
         _COMPILED[id(schema)] = cached
+    return cached[1]
+
+
+def _compiled_body(schema: dict[str, Any]) -> Draft4Validator:
+    cached = _COMPILED_BODIES.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = (schema, Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        _COMPILED_BODIES[id(schema)] = cached
     return cached[1]
 
 
@@ -127,9 +135,10 @@ class CompiledJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignor
             raise BadRequestProblem(detail=describe(exception)) from None
         return None
 
-    @functools.cached_property
+    @property
     def _validator(self) -> Any:
-        return Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        # connexion builds this object per request: the compiled validator is kept per schema.
+        return _compiled_body(self._schema)
 
 
 def validator_map() -> dict[str, Any]:

@@ -16,7 +16,7 @@ import connexion.security
 import pytest
 from connexion.decorators import FlaskDecorator
 
-from elemental_api import security_handlers
+from elemental_api import security_handlers, validation
 from elemental_api.store import Store, open_store
 from tests.helpers import HostIdentity, register
 
@@ -73,3 +73,22 @@ def test_handlers_are_decorated_once_per_operation(
         assert response.status_code == 200
         assert response.json()["name"] == host.name
     assert decorated == []
+
+
+def test_body_validators_are_compiled_once_per_schema(
+    client: Any, host: HostIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert register(client, host).status_code == 201
+    assert client.patch(host.path, json=CHECK_IN, headers=host.auth()).status_code == 200
+    compiled: list[Any] = []
+    real = validation.Draft4RequestValidator
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        compiled.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(validation, "Draft4RequestValidator", counting)
+    for _ in range(3):
+        assert client.patch(host.path, json=CHECK_IN, headers=host.auth()).status_code == 200
+    assert client.patch(host.path, json={"phase": 7}, headers=host.auth()).status_code == 400
+    assert compiled == []
