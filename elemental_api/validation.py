@@ -22,9 +22,11 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 
+from elemental_api import fast_validation
+
 # Parameter dicts live as long as the app's operations: key the compiled validator on identity.
-_COMPILED: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
-_COMPILED_BODIES: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+_COMPILED: dict[int, tuple[dict[str, Any], fast_validation.FastThenExact]] = {}
+_COMPILED_BODIES: dict[int, tuple[dict[str, Any], fast_validation.FastThenExact]] = {}
 # The deepest body the API has a use for is 4 levels (a patch's condition); 32 leaves room
 # and keeps validation's recursion far from Python's limit.
 MAX_JSON_DEPTH = 32
@@ -67,18 +69,20 @@ def depth_problem(value: Any) -> str | None:
     return None
 
 
-def _compiled(schema: dict[str, Any]) -> Draft4Validator:
+def _compiled(schema: dict[str, Any]) -> fast_validation.FastThenExact:
     cached = _COMPILED.get(id(schema))
     if cached is None or cached[0] is not schema:
-        cached = (schema, Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        exact = Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        cached = (schema, fast_validation.FastThenExact(schema, exact))
         _COMPILED[id(schema)] = cached
     return cached[1]
 
 
-def _compiled_body(schema: dict[str, Any]) -> Draft4Validator:
+def _compiled_body(schema: dict[str, Any]) -> fast_validation.FastThenExact:
     cached = _COMPILED_BODIES.get(id(schema))
     if cached is None or cached[0] is not schema:
-        cached = (schema, Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        exact = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        cached = (schema, fast_validation.FastThenExact(schema, exact))
         _COMPILED_BODIES[id(schema)] = cached
     return cached[1]
 

@@ -16,7 +16,7 @@ import connexion.security
 import pytest
 from connexion.decorators import FlaskDecorator
 
-from elemental_api import security_handlers, validation
+from elemental_api import fast_validation, security_handlers, validation
 from elemental_api.store import Store, open_store
 from tests.helpers import HostIdentity, register
 
@@ -92,3 +92,86 @@ def test_body_validators_are_compiled_once_per_schema(
         assert client.patch(host.path, json=CHECK_IN, headers=host.auth()).status_code == 200
     assert client.patch(host.path, json={"phase": 7}, headers=host.auth()).status_code == 400
     assert compiled == []
+
+
+def test_valid_check_ins_skip_jsonschema(
+    client: Any, host: HostIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert register(client, host).status_code == 201
+    assert client.patch(host.path, json=CHECK_IN, headers=host.auth()).status_code == 200
+    exact: list[Any] = []
+    for _, compiled in [*validation._COMPILED.values(), *validation._COMPILED_BODIES.values()]:
+        monkeypatch.setattr(compiled, "exact", _Counted(compiled.exact, exact))
+    assert client.patch(host.path, json=FULL_PATCH, headers=host.auth()).status_code == 200
+    assert exact == []
+    assert client.patch(host.path, json={"phase": 7}, headers=host.auth()).status_code == 400
+    assert exact == [{"phase": 7}]  # a refused value gets jsonschema's verdict and error
+
+
+class _Counted:
+    def __init__(self, validator: Any, seen: list[Any]) -> None:
+        self.validator, self.seen = validator, seen
+
+    def validate(self, value: Any) -> None:
+        self.seen.append(value)
+        self.validator.validate(value)
+
+
+FULL_PATCH = {
+    "labels": {"rack": "r7"},
+    "annotations": {"note": "x"},
+    "installed": True,
+    "reset": False,
+    "inPlaceUpdate": "Pending",
+    "condition": {
+        "type": "BootstrapReady",
+        "status": "True",
+        "reason": "Done",
+        "message": "ok",
+        "severity": "Info",
+        "lastTransitionTime": "2026-01-02T03:04:05Z",
+    },
+    "phase": "Running",
+    "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
+}
+ODD_VALUES: list[Any] = [
+    None, True, False, 0, 1, -1, 1.0, 1.5, 2**64, "", "a", "A", "a\n", "-a", "a-", "a.b", "a_b", "é",
+    "a" * 63, "a" * 64, "a" * 254, "a" * 300, "2026-13-01T00:00:00Z", "2026-01-02T03:04:05Z",
+    "2026-01-02", "Info", "True", "Running", "InternalIP", [], [1], ["a"], {}, {"a": "b"}, {"a": 1},
+]  # fmt: skip
+
+
+def _variants(value: Any) -> Iterator[Any]:
+    """The value with each part (and the whole) replaced by each odd value, and with each
+    member of an object dropped or a stray one added."""
+    yield from ODD_VALUES
+    if isinstance(value, dict):
+        yield {**value, "stray": "x"}
+        for key, child in value.items():
+            yield {k: v for k, v in value.items() if k != key}
+            for variant in _variants(child):
+                yield {**value, key: variant}
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            for variant in _variants(child):
+                yield [*value[:index], variant, *value[index + 1 :]]
+        yield [*value, *value]
+
+
+def test_the_compiled_check_is_never_more_lenient_than_jsonschema(client: Any, host: HostIdentity) -> None:
+    assert register(client, host, labels={"a": "b"}).status_code == 201
+    assert client.patch(host.path, json=FULL_PATCH, headers=host.auth()).status_code == 200
+    assert client.get(f"{host.path}/bootstrap", headers=host.auth()).status_code == 404
+    assert client.delete(host.path, headers=host.auth()).status_code == 202
+    compiled = [c for _, c in [*validation._COMPILED.values(), *validation._COMPILED_BODIES.values()]]
+    assert len(compiled) >= 5  # the path parameters and both bodies
+    samples = [FULL_PATCH, host.create_body(labels={"a": "b"}, addresses=FULL_PATCH["addresses"]), "host-1"]
+    checked = 0
+    for check in compiled:
+        assert check.fast is not None
+        for sample in samples:
+            for value in _variants(sample):
+                if fast_validation._passes(check.fast, value):
+                    check.exact.validate(value)  # raises if jsonschema would have refused it
+                    checked += 1
+    assert checked > 100
