@@ -12,7 +12,6 @@ validation error names where and which rule, never the value that broke it.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -23,8 +22,11 @@ from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 
+from elemental_api import fast_validation
+
 # Parameter dicts live as long as the app's operations: key the compiled validator on identity.
-_COMPILED: dict[int, tuple[dict[str, Any], Draft4Validator]] = {}
+_COMPILED: dict[int, tuple[dict[str, Any], fast_validation.FastThenExact]] = {}
+_COMPILED_BODIES: dict[int, tuple[dict[str, Any], fast_validation.FastThenExact]] = {}
 # The deepest body the API has a use for is 4 levels (a patch's condition); 32 leaves room
 # and keeps validation's recursion far from Python's limit.
 MAX_JSON_DEPTH = 32
@@ -67,11 +69,21 @@ def depth_problem(value: Any) -> str | None:
     return None
 
 
-def _compiled(schema: dict[str, Any]) -> Draft4Validator:
+def _compiled(schema: dict[str, Any]) -> fast_validation.FastThenExact:
     cached = _COMPILED.get(id(schema))
     if cached is None or cached[0] is not schema:
-        cached = (schema, Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        exact = Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        cached = (schema, fast_validation.FastThenExact(schema, exact))
         _COMPILED[id(schema)] = cached
+    return cached[1]
+
+
+def _compiled_body(schema: dict[str, Any]) -> fast_validation.FastThenExact:
+    cached = _COMPILED_BODIES.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        exact = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        cached = (schema, fast_validation.FastThenExact(schema, exact))
+        _COMPILED_BODIES[id(schema)] = cached
     return cached[1]
 
 
@@ -127,9 +139,10 @@ class CompiledJSONRequestBodyValidator(JSONRequestBodyValidator):  # type: ignor
             raise BadRequestProblem(detail=describe(exception)) from None
         return None
 
-    @functools.cached_property
+    @property
     def _validator(self) -> Any:
-        return Draft4RequestValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        # connexion builds this object per request: the compiled validator is kept per schema.
+        return _compiled_body(self._schema)
 
 
 def validator_map() -> dict[str, Any]:
