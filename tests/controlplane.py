@@ -19,6 +19,7 @@ import base64
 import datetime
 import ipaddress
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -38,6 +39,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubernetes import client as k8s
+
+_REQUEST_SERIES = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.M)
+_METRIC_LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVTEST_SCRIPT = REPO_ROOT / "scripts" / "envtest"
@@ -358,6 +362,24 @@ class ControlPlane:
         }
         self.kubeconfig_path.write_text(yaml.safe_dump(config))
         self.kubeconfig_path.chmod(0o600)
+
+    # -- kube-apiserver's own request count ---------------------------------------------------
+
+    def request_counts(self) -> list[tuple[dict[str, str], float]]:
+        """kube-apiserver's `apiserver_request_total`: each series' labels (verb, resource,
+        subresource, code, ...) and its count so far. What reached kube-apiserver, counted by
+        kube-apiserver itself."""
+        response = httpx.get(
+            f"{self.server_url}/metrics",
+            headers={"Authorization": f"Bearer {self.token}"},
+            verify=str(self.ca_path),
+            timeout=30,
+        )
+        response.raise_for_status()
+        return [
+            (dict(_METRIC_LABEL.findall(match["labels"])), float(match["value"]))
+            for match in _REQUEST_SERIES.finditer(response.text)
+        ]
 
     # -- readiness -------------------------------------------------------------------------
 

@@ -167,16 +167,11 @@ def _apiserver_requests(control_plane: object) -> float:
     from tests.controlplane import ControlPlane
 
     assert isinstance(control_plane, ControlPlane)
-    response = httpx.get(
-        f"{control_plane.server_url}/metrics",
-        headers={"Authorization": f"Bearer {control_plane.token}"},
-        verify=str(control_plane.ca_path),
+    return sum(
+        count
+        for labels, count in control_plane.request_counts()
+        if labels.get("resource", "").startswith("elemental")
     )
-    total = 0.0
-    for line in response.text.splitlines():
-        if line.startswith("apiserver_request_total{") and 'resource="elemental' in line:
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 RUNNERS = {

@@ -48,8 +48,6 @@ NS = "fleet"
 CLUSTER = "c"
 CAPI_GROUP, CAPI_VERSION = "cluster.x-k8s.io", "v1beta2"
 INFRA_GROUP, INFRA_VERSION = "infrastructure.cluster.x-k8s.io", "v1beta1"
-_REQUEST = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
 WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION"}
 INSTALL_BODY = {**json.loads(CHECK_IN_BODY), "installed": True}
 
@@ -249,22 +247,12 @@ def _writes(control_plane: ControlPlane) -> int:
 
 def _requests(control_plane: ControlPlane) -> Counter[str]:
     """apiserver_request_total over every resource, as "VERB resource[/subresource]"."""
-    response = httpx.get(
-        f"{control_plane.server_url}/metrics",
-        headers={"Authorization": f"Bearer {control_plane.token}"},
-        verify=str(control_plane.ca_path),
-        timeout=30,
-    )
     counts: Counter[str] = Counter()
-    for line in response.text.splitlines():
-        match = _REQUEST.match(line)
-        if not match:
-            continue
-        labels = dict(_LABEL.findall(match["labels"]))
+    for labels, count in control_plane.request_counts():
         if not labels.get("resource"):
             continue
         where = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
-        counts[f"{labels['verb']} {where}"] += int(float(match["value"]))
+        counts[f"{labels['verb']} {where}"] += int(count)
     return counts
 
 

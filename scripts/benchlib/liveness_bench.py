@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import heapq
-import re
 import sys
 import threading
 import time
@@ -31,8 +30,6 @@ from tests.inprocess_operator import RunningOperator
 from tests.kube_fixtures import crd_files
 
 NS = "default"
-_REQUEST = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
 WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION"}
 
 
@@ -161,21 +158,12 @@ def _simulate(endpoint: str, hosts: list[HostIdentity], args: argparse.Namespace
 
 def _requests(control_plane: ControlPlane) -> Counter[str]:
     """apiserver_request_total for the Elemental resources, by verb/subresource/code."""
-    response = httpx.get(
-        f"{control_plane.server_url}/metrics",
-        headers={"Authorization": f"Bearer {control_plane.token}"},
-        verify=str(control_plane.ca_path),
-    )
     counts: Counter[str] = Counter()
-    for line in response.text.splitlines():
-        match = _REQUEST.match(line)
-        if not match:
-            continue
-        labels = dict(_LABEL.findall(match["labels"]))
+    for labels, count in control_plane.request_counts():
         if not labels.get("resource", "").startswith("elemental"):
             continue
         where = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
-        counts[f"{labels['verb']} {where} {labels['code']}"] += int(float(match["value"]))
+        counts[f"{labels['verb']} {where} {labels['code']}"] += int(count)
     if not counts:
         raise RuntimeError("kube-apiserver metrics show no Elemental requests at all: the count is broken")
     return counts

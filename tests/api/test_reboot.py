@@ -13,7 +13,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from kubernetes import client as k8s
 
@@ -54,18 +53,10 @@ class Operator:
     def host_requests(self) -> float:
         """kube-apiserver's own count of requests on ElementalHosts (watch streams aside)."""
         assert self.kube is not None
-        response = httpx.get(
-            f"{self.kube.server_url}/metrics",
-            headers={"Authorization": f"Bearer {self.kube.token}"},
-            verify=str(self.kube.ca_path),
-        )
-        response.raise_for_status()
         return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in response.text.splitlines()
-            if line.startswith("apiserver_request_total{")
-            and 'resource="elementalhosts"' in line
-            and 'verb="WATCH"' not in line
+            count
+            for labels, count in self.kube.request_counts()
+            if labels.get("resource") == "elementalhosts" and labels.get("verb") != "WATCH"
         )
 
 

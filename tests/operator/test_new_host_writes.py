@@ -5,12 +5,10 @@ finds nothing to change. Counted from kube-apiserver's own apiserver_request_tot
 
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from typing import Any
 
-import httpx
 from kubernetes import client as k8s
 
 from elemental_api.store import open_store
@@ -24,23 +22,13 @@ from tests.operator.activity import Activity, caches_current, poke
 from tests.operator.capi import HOSTS, is_true, reason
 from tests.operator.conftest import settings
 
-_REQUEST = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$", re.M)
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
-
 
 def host_requests(control_plane: ControlPlane) -> Counter[str]:
     """Requests for ElementalHosts so far, by verb and subresource ("PATCH status")."""
-    response = httpx.get(
-        f"{control_plane.server_url}/metrics",
-        headers={"Authorization": f"Bearer {control_plane.token}"},
-        verify=str(control_plane.ca_path),
-    )
     counts: Counter[str] = Counter()
-    for match in _REQUEST.finditer(response.text):
-        labels = dict(_LABEL.findall(match["labels"]))
+    for labels, count in control_plane.request_counts():
         if labels.get("resource") == "elementalhosts" and labels.get("verb") not in ("WATCH", "LIST", "GET"):
-            key = f"{labels['verb']} {labels.get('subresource') or 'object'}"
-            counts[key] += int(float(match["value"]))
+            counts[f"{labels['verb']} {labels.get('subresource') or 'object'}"] += int(count)
     return counts
 
 
