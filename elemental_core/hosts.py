@@ -26,6 +26,7 @@ from elemental_core.names import (
 )
 from elemental_core.records import Host, Registration
 from elemental_core.vocabulary import (
+    HOST_REACHABLE,
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
     LABEL_INSTALLED,
@@ -268,6 +269,20 @@ HEARTBEAT_GRACE_ENV = "ELEMENTAL_HEARTBEAT_GRACE"
 # metav1.MicroTime's shape (a Lease's renewTime): seconds would let a write come up to a
 # second early, and a heartbeat interval of a few seconds (tests) lose its meaning.
 _SEEN_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def reachable_condition(status: str, reason: str, message: str) -> dict[str, str]:
+    """The HostReachable condition as a host's record holds it ("True" or "False"; v1beta1
+    shape, severity Warning when False). Written by the operator, and by the Kubernetes store
+    for a host that has just registered."""
+    severity = "Info" if status == "True" else "Warning"
+    return {
+        "type": HOST_REACHABLE,
+        "status": status,
+        "severity": severity,
+        "reason": reason,
+        "message": message,
+    }
 
 
 def seen_timestamp(now: float) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from elemental_api.store.base import AlreadyExists, Conflict, NotFound, Rejected, StoreUnavailable
 from elemental_core import conditions, names
-from elemental_core.hosts import marked_for_reset
+from elemental_core.hosts import marked_for_reset, reachable_condition
 from elemental_core.records import Bootstrap, Host, ObjectRef, Registration
 from elemental_core.vocabulary import (
     BOOTSTRAP_FORMAT_FIELD,
@@ -28,7 +28,6 @@ from elemental_core.vocabulary import (
     CHECKED_IN,
     DEFAULT_BOOTSTRAP_FORMAT,
     FINALIZER,
-    HOST_REACHABLE,
     HOSTS,
     REGISTRATIONS,
     SIGNING_KEY_FIELD,
@@ -279,13 +278,7 @@ def _conditions_at_registration(host: Host) -> list[dict[str, Any]]:
     host costs it no write of its own (it was one status patch per new host)."""
     if not host.last_seen:
         return host.conditions
-    reachable = {
-        "type": HOST_REACHABLE,
-        "status": "True",
-        "severity": "Info",
-        "reason": CHECKED_IN,
-        "message": f"Checked in at registration (at {host.last_seen})",
-    }
+    reachable = reachable_condition("True", CHECKED_IN, f"Checked in at registration (at {host.last_seen})")
     return conditions.with_ready_summary(conditions.set_condition(host.conditions, reachable))
 
 

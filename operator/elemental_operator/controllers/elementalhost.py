@@ -26,6 +26,7 @@ from elemental_core.hosts import (
     marked_for_reset,
     may_be_released,
     parse_seen,
+    reachable_condition,
 )
 from elemental_core.vocabulary import (
     BOOTSTRAP_READY,
@@ -160,24 +161,18 @@ def judge(last_seen: float | None, first_seen: float, now: float, interval: floa
         at = _clock_time(last_seen)
         if silent < limit:
             message = f"Last check-in recorded {silent:.0f}s ago (at {at})"
-            return Verdict(_reachable(TRUE, CHECKED_IN, message), limit - silent)
+            return Verdict(reachable_condition(TRUE, CHECKED_IN, message), limit - silent)
         message = (
             f"No check-in for {silent:.0f}s (last recorded at {at}); the limit is {limit:g}s: "
             f"two heartbeat intervals of {interval:g}s and {grace:g}s of grace"
         )
-        return Verdict(_reachable(FALSE, CHECK_IN_OVERDUE, message), None)
+        return Verdict(reachable_condition(FALSE, CHECK_IN_OVERDUE, message), None)
     waited = now - first_seen
     wait = interval + grace
     if waited < wait:
         return Verdict(None, wait - waited)
     message = f"No check-in recorded in the {waited:.0f}s since the operator first saw the host"
-    return Verdict(_reachable(FALSE, NO_CHECK_IN_RECORDED, message), None)
-
-
-def _reachable(status: str, reason: str, message: str) -> dict[str, Any]:
-    condition = {"type": HOST_REACHABLE, "status": status, "reason": reason, "message": message}
-    condition["severity"] = INFO if status == TRUE else WARNING
-    return condition
+    return Verdict(reachable_condition(FALSE, NO_CHECK_IN_RECORDED, message), None)
 
 
 def _clock_time(seconds: float) -> str:
