@@ -570,6 +570,11 @@ class MachineView(ObjectView):
         return self._spec.get("failureDomain") or None
 
 
+def kubeconfig_secret_of(cluster: str) -> str:
+    """The name of the Secret Cluster API writes a workload cluster's kubeconfig into."""
+    return f"{cluster}{KUBECONFIG_SECRET_SUFFIX}"
+
+
 class ClusterView(ObjectView):
     """Cluster API's Cluster at cluster.x-k8s.io/v1beta2 (read only)."""
 
@@ -607,7 +612,7 @@ class ClusterView(ObjectView):
     @property
     def kubeconfig_secret(self) -> str:
         """The Secret Cluster API writes the workload cluster's kubeconfig into."""
-        return f"{self.name}{KUBECONFIG_SECRET_SUFFIX}"
+        return kubeconfig_secret_of(self.name)
 
     @property
     def elemental_cluster_key(self) -> Key | None:

@@ -72,6 +72,7 @@ from elemental_operator.views import (
     HostView,
     Key,
     MachineView,
+    kubeconfig_secret_of,
 )
 
 log = logging.getLogger(__name__)
@@ -310,7 +311,7 @@ class ElementalRemediationController(KubeHolder):
 
     def _node_ready(self, machine: MachineView, node: str) -> bool:
         cluster = machine.cluster_name
-        secret = self.kube.read_secret(machine.namespace, f"{cluster}-kubeconfig") if cluster else None
+        secret = self.kube.read_secret(machine.namespace, kubeconfig_secret_of(cluster)) if cluster else None
         if secret is None or KUBECONFIG_VALUE_FIELD not in secret:
             return False
         try:
