@@ -43,8 +43,8 @@ from elemental_core.vocabulary import (
 log = logging.getLogger(__name__)
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
-_COMPANIONS = ("-wal", "-shm", "-journal", "-lock")
 LOCK_SUFFIX = "-lock"
+_COMPANIONS = ("-wal", "-shm", "-journal", LOCK_SUFFIX)
 # About SQLite's default of 1,000 WAL pages: a host record and its index entries fill ~2 pages.
 CHECKPOINT_EVERY = 500
 
