@@ -29,7 +29,7 @@ from elemental_api import tls
 from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
 from elemental_core import hosts, names, registrations
 from elemental_core.records import Bootstrap, Host, Registration
-from elemental_core.settings import api_endpoint_from
+from elemental_core.settings import api_endpoint_from, seconds_setting
 from elemental_kube.settings import add_client_arguments, client_settings
 from elemental_models.api import ApiRegistrationResponse
 
@@ -267,15 +267,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _heartbeat_interval(value: str | None) -> float:
     """--heartbeat-interval (or its variable): seconds, more than zero."""
-    if value is None or value == "":
-        return hosts.DEFAULT_HEARTBEAT_INTERVAL
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0 or seconds == float("inf"):
-        raise CliError(f"--heartbeat-interval {value!r} must be a number of seconds above 0")
-    return seconds
+        return seconds_setting("--heartbeat-interval", value, hosts.DEFAULT_HEARTBEAT_INTERVAL)
+    except ValueError as error:
+        raise CliError(str(error)) from error
 
 
 def _registration_create(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ variables (ELEMENTAL_API_PROTOCOL://ELEMENTAL_API_ENDPOINT), one name for one se
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 PROTOCOLS = ("http", "https")
@@ -22,3 +23,17 @@ def api_endpoint_from(environ: Mapping[str, str]) -> str | None:
     if protocol not in PROTOCOLS:
         raise ValueError(f"ELEMENTAL_API_PROTOCOL must be http or https, not {protocol!r}")
     return f"{protocol}://{endpoint}"
+
+
+def seconds_setting(flag: str, value: str | None, default: float, zero: bool = False) -> float:
+    """A number of seconds from a flag or its variable (`default` when unset): above 0, or 0
+    itself too if `zero`; ValueError naming the flag otherwise."""
+    if value is None or value == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (seconds >= 0 if zero else seconds > 0) or math.isinf(seconds):
+        raise ValueError(f"{flag} {value!r} must be a number of seconds{'' if zero else ' above 0'}")
+    return seconds

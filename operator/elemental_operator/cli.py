@@ -15,7 +15,6 @@ if _missing := [name for name in ("kubernetes", "prometheus_client") if find_spe
 
 import argparse
 import logging
-import math
 import os
 import signal
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from elemental_core.hosts import (
     HEARTBEAT_INTERVAL_ENV,
 )
 from elemental_core.logs import configure_logging
+from elemental_core.settings import seconds_setting
 from elemental_kube.settings import add_client_arguments, client_settings
 from elemental_operator.controllers.base import Settings
 from elemental_operator.manager import Manager, ManagerOptions, connect
@@ -158,8 +158,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         if not ca_file:
             raise ValueError("ELEMENTAL_ENABLE_DEFAULT_CA=true needs ELEMENTAL_API_TLS_CA")
     default_ca = Path(ca_file).read_text() if ca_file else ""
-    interval = _seconds("--heartbeat-interval", args.heartbeat_interval, DEFAULT_HEARTBEAT_INTERVAL)
-    grace = _seconds("--heartbeat-grace", args.heartbeat_grace, DEFAULT_HEARTBEAT_GRACE, zero=True)
+    interval = seconds_setting("--heartbeat-interval", args.heartbeat_interval, DEFAULT_HEARTBEAT_INTERVAL)
+    grace = seconds_setting("--heartbeat-grace", args.heartbeat_grace, DEFAULT_HEARTBEAT_GRACE, zero=True)
     return Settings(
         api_endpoint=endpoint,
         default_ca=default_ca,
@@ -179,19 +179,6 @@ def _workers(value: str | None) -> int:
     if workers < 1:
         raise ValueError(f"--workers {value!r} must be a whole number, at least 1")
     return workers
-
-
-def _seconds(flag: str, value: str | None, default: float, zero: bool = False) -> float:
-    """A number of seconds from a flag or its variable: above 0 (or 0 itself if `zero`)."""
-    if value is None or value == "":
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (seconds >= 0 if zero else seconds > 0) or math.isinf(seconds):
-        raise ValueError(f"{flag} {value!r} must be a number of seconds{'' if zero else ' above 0'}")
-    return seconds
 
 
 if __name__ == "__main__":
