@@ -32,6 +32,17 @@ def _gone(obj: dict[str, Any]) -> bool:
     return bool(metadata.get("deletionTimestamp")) and not metadata.get("finalizers")
 
 
+def _slim(obj: dict[str, Any]) -> dict[str, Any]:
+    """Drops what no reader of a cache uses: managedFields (a field-by-field tree of who
+    wrote what, often as large as the object itself). At 10,000 hosts it was a large part of
+    each API worker's memory. A write made from a cached object leaves it as it is on the
+    server (kube-apiserver keeps managedFields when a request omits them)."""
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+    return obj
+
+
 def _version(obj: dict[str, Any]) -> int:
     try:
         return int(obj["metadata"]["resourceVersion"])
@@ -95,6 +106,7 @@ class Informer:
         last finalizer away describes an object that no longer exists: it counts as its
         deletion. An answer older than a deletion already seen is dropped, so that a deleted
         object never comes back into the cache."""
+        obj = _slim(obj)
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
         version = _version(obj)
         gone = _gone(obj)
@@ -173,7 +185,8 @@ class Informer:
 
     def _relist(self) -> str:
         listing: Any = self._api.list_cluster_custom_object(**self._resource, _request_timeout=LIST_TIMEOUT)
-        items = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in listing.get("items", [])}
+        listed = [_slim(o) for o in listing.get("items", [])]
+        items = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in listed}
         index: dict[str, dict[str, dict[str, Any]]] = {}
         for (namespace, name), obj in items.items():
             index.setdefault(namespace, {})[name] = obj

@@ -79,3 +79,35 @@ def test_the_server_answers_410_to_a_watch_from_resource_version_1(control_plane
         assert caught.value.status == 410
     finally:
         api.close()
+
+
+def test_cached_objects_carry_no_managed_fields(control_plane: ControlPlane, kube_namespace: str) -> None:
+    """managedFields are dropped from what the cache holds (listed, watched or remembered
+    from a write's answer); the server keeps them."""
+    api = api_client(str(control_plane.kubeconfig_path), field_manager="elemental-test")
+    custom = k8s.CustomObjectsApi(api)
+    custom.create_namespaced_custom_object(GROUP, VERSION, kube_namespace, "elementalhosts", host("listed"))
+    informer = Informer(custom, HOSTS)
+    informer.start()
+    try:
+        assert informer.wait_synced(15)
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, kube_namespace, "elementalhosts", host("watched")
+        )
+        wait_for(lambda: informer.get(kube_namespace, "watched") is not None)
+        answer = custom.create_namespaced_custom_object(
+            GROUP, VERSION, kube_namespace, "elementalhosts", host("remembered")
+        )
+        assert answer["metadata"]["managedFields"]
+        informer.upsert(answer)
+        for name in ("listed", "watched", "remembered"):
+            cached = informer.get(kube_namespace, name)
+            assert cached is not None and cached["metadata"]["name"] == name
+            assert "managedFields" not in cached["metadata"], name
+            assert cached["metadata"]["resourceVersion"]
+        on_server = custom.get_namespaced_custom_object(
+            GROUP, VERSION, kube_namespace, "elementalhosts", "listed"
+        )
+        assert {m["manager"] for m in on_server["metadata"]["managedFields"]} == {"elemental-test"}
+    finally:
+        informer.stop()
