@@ -1,7 +1,7 @@
 """Builds the ASGI application: connexion binds openapi.yaml's operations to the handlers.
 
-Middleware order (outermost first): metrics -> the request guard (elemental_api.guard:
-paths, Content-Type, whole bodies within limits, services) -> connexion (routing, security,
+Middleware order (outermost first): the request guard (elemental_api.guard: metrics, paths,
+Content-Type, whole bodies within limits, services) -> connexion (routing, security,
 validation) -> Flask handlers. Every error answer, whoever finds the error, is built by
 elemental_api.problems.
 """
@@ -93,7 +93,6 @@ def create_app(
         services=services,
         routes=guard.spec_routes(SPEC_PATH),
     )
-    app.add_middleware(observability.MetricsMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_error_handler(ProblemException, _problem)
     app.add_error_handler(HTTPException, _http_exception)
     app.add_error_handler(StoreUnavailable, _store_unavailable)

@@ -12,6 +12,9 @@ parsers and validators downstream would misread is answered here, as problem+jso
 * bodies, with Content-Length or chunked, are read whole before the app runs: over 1 MiB
   -> 413, not complete within BODY_TIMEOUT_SECONDS -> 408; the app then sees one body
   with its true Content-Length.
+
+Being first, it also counts and times every HTTP request, its own refusals included
+(elemental_api.observability): one middleware, one route match per request.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 import yaml
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from elemental_api import problems
+from elemental_api import observability, problems
 from elemental_api.services import SCOPE_KEY, Services
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -42,6 +45,7 @@ _ENCODED_SLASH = re.compile(rb"%2f|%5c", re.IGNORECASE)
 class Route:
     pattern: re.Pattern[str]
     methods: frozenset[str]
+    label: str  # the metrics' route label: registration, hosts, host, bootstrap
 
     @property
     def allow(self) -> str:
@@ -56,8 +60,16 @@ def spec_routes(spec_path: Path) -> list[Route]:
     for template, item in spec["paths"].items():
         regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(prefix + template))
         methods = frozenset(m.upper() for m in item if m in _HTTP_METHODS)
-        routes.append(Route(re.compile(regex), methods))
+        routes.append(Route(re.compile(regex), methods, _label(template)))
     return routes
+
+
+def _label(template: str) -> str:
+    """`.../hosts` -> `hosts`; `.../hosts/{hostName}` -> `host` (one item of the collection)."""
+    segments = template.rstrip("/").split("/")
+    if segments[-1].startswith("{"):
+        return segments[-2].removesuffix("s")
+    return segments[-1]
 
 
 class RequestGuard:
@@ -73,33 +85,65 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
+        route = next((r for r in self.routes if r.pattern.fullmatch(scope["path"])), None)
+        answer = _Answer(send)
+        try:
+            await self._guard(scope, receive, answer, route)
+        finally:
+            label = observability.OTHER_ROUTE if route is None else route.label
+            observability.record(scope["method"], label, answer.status, time.perf_counter() - started)
+
+    async def _guard(self, scope: Scope, receive: Receive, answer: _Answer, route: Route | None) -> None:
         scope[SCOPE_KEY] = self.services
-        refusal = self._refusal(scope)
+        refusal = _refusal(scope, route)
         if refusal is not None:
-            await problems.send(send, *refusal)
+            await problems.send(answer, *refusal)
             return
         body, refusal = await _read_body(scope, receive)
         if refusal is not None:
-            await problems.send(send, *refusal)
+            await problems.send(answer, *refusal)
             return
         _set_body_headers(scope, len(body))
-        await self.app(scope, _replay(body, receive), _without_redirects(send))
+        await self.app(scope, _replay(body, receive), answer)
 
-    def _refusal(self, scope: Scope) -> tuple[int, str, dict[str, str]] | tuple[int, str] | None:
-        path: str = scope["path"]
-        if any(ord(char) < 0x20 or char == "\x7f" for char in path):
-            return 400, "the request path contains control characters"
-        if "//" in path or _ENCODED_SLASH.search(scope.get("raw_path") or b""):
-            return 404, "no such path"
-        route = next((r for r in self.routes if r.pattern.fullmatch(path)), None)
-        method = scope["method"]
-        if (
-            route is not None
-            and method not in route.methods
-            and not (method == "HEAD" and "GET" in route.methods)
-        ):
-            return 405, f"{method} is not allowed here", {"Allow": route.allow}
-        return _content_type_refusal(scope)
+
+class _Answer:
+    """The `send` the app gets: notes the status for the metrics (500 until one is sent), and
+    turns a router's redirect (trailing slash, merged slashes) into a plain 404."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._redirect_replaced = False
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+            self._redirect_replaced = True
+            self.status = 404
+            await problems.send(self._send, 404, "no such path")
+            return
+        if self._redirect_replaced:
+            return  # the redirect's own body
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self._send(message)
+
+
+def _refusal(scope: Scope, route: Route | None) -> tuple[int, str, dict[str, str]] | tuple[int, str] | None:
+    path: str = scope["path"]
+    if any(ord(char) < 0x20 or char == "\x7f" for char in path):
+        return 400, "the request path contains control characters"
+    if "//" in path or _ENCODED_SLASH.search(scope.get("raw_path") or b""):
+        return 404, "no such path"
+    method = scope["method"]
+    if (
+        route is not None
+        and method not in route.methods
+        and not (method == "HEAD" and "GET" in route.methods)
+    ):
+        return 405, f"{method} is not allowed here", {"Allow": route.allow}
+    return _content_type_refusal(scope)
 
 
 def _content_type_refusal(scope: Scope) -> tuple[int, str] | None:
@@ -184,19 +228,3 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
     return replay
 
-
-def _without_redirects(send: Send) -> Send:
-    """A redirect from the routers (trailing slash, merged slashes) becomes a plain 404."""
-    replaced = False
-
-    async def guarded(message: Message) -> None:
-        nonlocal replaced
-        if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
-            replaced = True
-            await problems.send(send, 404, "no such path")
-            return
-        if replaced:
-            return  # the redirect's own body
-        await send(message)
-
-    return guarded
