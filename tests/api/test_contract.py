@@ -215,7 +215,6 @@ def test_metrics_count_requests(client: Any, registration: Any) -> None:
     assert _requests_total(response.text, "GET", "registration", "200") == before + 1
 
 
-
 def test_metrics_count_the_request_guards_refusals(client: Any, registration: Any) -> None:
     """The guard answers these before connexion runs: they are counted all the same."""
     hosts = f"{registration_path(registration)}/hosts"
@@ -230,6 +229,7 @@ def test_metrics_count_the_request_guards_refusals(client: Any, registration: An
     metrics = client.get("/metrics").text
     assert _requests_total(metrics, "POST", "hosts", "415") == before[0] + 1
     assert _requests_total(metrics, "DELETE", "hosts", "405") == before[1] + 1
+
 
 # --- the Go agent on the wire -----------------------------------------------------------
 

@@ -42,7 +42,7 @@ from elemental_core.vocabulary import (
     Resource,
 )
 from elemental_kube.errors import Conflict, NotFound
-from elemental_operator import failuredomains
+from elemental_operator import failuredomains, placement
 from elemental_operator.controllers import machineconditions
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
 from elemental_operator.controllers.pause import pause_reason
@@ -272,7 +272,8 @@ class ElementalMachineController(KubeHolder):
     def _candidates(self, em: ElementalMachineView, domain: str | None, label: str | None) -> list[HostView]:
         """A host already linked to this machine (an association a crash interrupted), else
         free ones matching spec.selector and, when the Machine names a failure domain, in
-        it. Views over read-only snapshots: never changed."""
+        it, in the machine's own order (see placement). Views over read-only snapshots:
+        never changed."""
         hosts = [HostView(raw) for raw in self.kube.scan(HOSTS, em.namespace)]
         resumed = [
             h
@@ -281,13 +282,14 @@ class ElementalMachineController(KubeHolder):
         ]
         if resumed:
             return resumed[:1]
-        return [
+        free = [
             h
             for h in hosts
             if h.is_free
             and selectors.matches(em.selector, h.labels)
             and (domain is None or (label is not None and failuredomains.host_domain(h.raw, label) == domain))
         ]
+        return placement.preference_order(em.name, free)
 
     def _release_stale_claims(self, em: ElementalMachineView, host: HostView) -> None:
         """Hosts labelled for this machine besides its hostRef are claims that lost a race:

@@ -38,6 +38,7 @@ from elemental_core.vocabulary import (
     WAITING_FOR_CONTROL_PLANE_INITIALIZED,
     WAITING_FOR_KUBECONFIG,
 )
+from elemental_operator import placement
 from elemental_operator.controllers.base import Result
 from tests.unit.operator.scene import KUBECONFIG, NS, REQUEUE, Scene, condition, labels, state
 
@@ -293,15 +294,16 @@ def test_an_interrupted_association_is_resumed(scene: Scene) -> None:
 def test_a_host_taken_meanwhile_is_passed_over_for_the_next(scene: Scene) -> None:
     scene.cluster()
     scene.machine_pair()
+    first, second = placement.preference_order("em", ["a", "b"])
     scene.host("a")
     scene.host("b")
     scene.kube.before_next_write(
-        HOSTS, NS, "a", lambda o: o["metadata"]["labels"].update({LABEL_ELEMENTAL_MACHINE_NAME: "rival"})
+        HOSTS, NS, first, lambda o: o["metadata"]["labels"].update({LABEL_ELEMENTAL_MACHINE_NAME: "rival"})
     )
     _, em = reconcile(scene)
-    assert host_ref(em) == "b"
-    assert claimed(scene, "a") == "rival"  # the winner's claim stands
-    assert claimed(scene, "b") == "em"
+    assert host_ref(em) == second
+    assert claimed(scene, first) == "rival"  # the winner's claim stands
+    assert claimed(scene, second) == "em"
 
 
 def test_every_host_taken_meanwhile_means_none_available(scene: Scene) -> None:
