@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -35,6 +36,10 @@ def elemental(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandIn:
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     stand_in = StandIn(log=tmp_path / "elemental-calls.log", state=tmp_path / "elemental-state.yaml")
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    # The stand-in records every ELEMENTAL_* variable it sees: only the plugin's may be there,
+    # not the runner's own (ELEMENTAL_ENVTEST_CACHE, say).
+    for inherited in [key for key in os.environ if key.startswith("ELEMENTAL_")]:
+        monkeypatch.delenv(inherited)
     monkeypatch.setenv("ELEMENTAL_STANDIN_LOG", str(stand_in.log))
     monkeypatch.setenv("ELEMENTAL_STANDIN_STATE", str(stand_in.state))
     return stand_in
