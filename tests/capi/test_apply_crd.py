@@ -5,6 +5,7 @@ right after a create), and it removes what the manifest no longer has."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,6 +55,18 @@ def ext(cp: ControlPlane) -> Iterator[k8s.ApiextensionsV1Api]:
         extensions = k8s.ApiextensionsV1Api(api)
         yield extensions
         extensions.delete_custom_resource_definition(NAME)
+        # Deleting a CRD only starts it (its instances are cleaned up first): the next test's
+        # apply must not meet this one still terminating, and then vanishing under it.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                extensions.read_custom_resource_definition(NAME)
+            except k8s.ApiException as error:
+                if error.status == 404:
+                    return
+                raise
+            time.sleep(0.1)
+        raise AssertionError(f"{NAME} still there 60 s after its deletion")
 
 
 class Writer(threading.Thread):
