@@ -21,6 +21,7 @@ from elemental_core.vocabulary import Resource
 from elemental_kube import events, patching
 from elemental_kube.client import call, remote_client
 from elemental_kube.errors import Conflict, KubeError, NotFound
+from elemental_kube.indexes import Index
 from elemental_kube.informer import Informer
 
 RequestHook = Callable[[str], None]
@@ -160,6 +161,15 @@ class Kube:
             )
         items: list[dict[str, Any]] = listing.get("items", [])
         return sorted(items, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
+
+    def indexed(self, resource: Resource, index: Index, namespace: str, value: str) -> list[dict[str, Any]]:
+        """The cached objects of `namespace` with `value` under `index`, in name order, as
+        scan() gives them (never mutate them) but without looking at the others.
+        Unwatched: a fresh listing, filtered."""
+        informer = self.informers.get(resource)
+        if informer is not None:
+            return informer.indexed(index, namespace, value)
+        return [o for o in self.scan(resource, namespace) if value in index.values(o)]
 
     def select(
         self, resource: Resource, namespace: str, predicate: Callable[[dict[str, Any]], bool]

@@ -3,6 +3,7 @@ has expired (410 Gone) it lists again instead of serving a stale cache."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ from kubernetes import watch
 
 from elemental_core.vocabulary import GROUP, HOSTS, VERSION
 from elemental_kube.client import api_client
+from elemental_kube.indexes import Index
 from elemental_kube.informer import Informer
+from elemental_kube.objects import Kube
 from tests.controlplane import ControlPlane
 from tests.helpers import wait_for
 
@@ -111,3 +114,121 @@ def test_cached_objects_carry_no_managed_fields(control_plane: ControlPlane, kub
         assert {m["manager"] for m in on_server["metadata"]["managedFields"]} == {"elemental-test"}
     finally:
         informer.stop()
+
+
+ROLE = Index("role", lambda obj: [r] if (r := (obj["metadata"].get("labels") or {}).get("role")) else [])
+
+
+def labelled(name: str, role: str | None) -> dict[str, Any]:
+    body = host(name)
+    if role is not None:
+        body["metadata"]["labels"] = {"role": role}
+    return body
+
+
+def names(objects: list[dict[str, Any]]) -> list[str]:
+    return [o["metadata"]["name"] for o in objects]
+
+
+def set_role(custom: k8s.CustomObjectsApi, namespace: str, name: str, role: str | None) -> dict[str, Any]:
+    patch = {"metadata": {"labels": {"role": role}}}
+    answer: dict[str, Any] = custom.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, "elementalhosts", name, patch
+    )
+    return answer
+
+
+def test_an_index_follows_what_the_watch_brings(control_plane: ControlPlane, kube_namespace: str) -> None:
+    api = api_client(str(control_plane.kubeconfig_path), field_manager="elemental-test")
+    custom = k8s.CustomObjectsApi(api)
+    for name, role in (("c", "worker"), ("a", "worker"), ("b", "server"), ("d", None)):
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, kube_namespace, "elementalhosts", labelled(name, role)
+        )
+    informer = Informer(custom, HOSTS)
+    informer.start()
+    try:
+        assert informer.wait_synced(15)
+        # Built on first use from what is cached, in name order, one namespace only.
+        assert names(informer.indexed(ROLE, kube_namespace, "worker")) == ["a", "c"]
+        assert names(informer.indexed(ROLE, kube_namespace, "server")) == ["b"]
+        assert informer.indexed(ROLE, "elsewhere", "worker") == []
+        set_role(custom, kube_namespace, "b", "worker")  # moves between keys
+        set_role(custom, kube_namespace, "c", None)  # leaves the index
+        custom.delete_namespaced_custom_object(GROUP, VERSION, kube_namespace, "elementalhosts", "a")
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, kube_namespace, "elementalhosts", labelled("e", "worker")
+        )
+        wait_for(
+            lambda: names(informer.indexed(ROLE, kube_namespace, "worker")) == ["b", "e"],
+            what="the index after the watch's events",
+        )
+        assert informer.indexed(ROLE, kube_namespace, "server") == []
+        # A program's own write lands in the index at once, before its watch event.
+        informer.upsert(set_role(custom, kube_namespace, "d", "server"))
+        assert names(informer.indexed(ROLE, kube_namespace, "server")) == ["d"]
+        # What it hands out is the cached object itself (as scan), not a copy.
+        assert informer.indexed(ROLE, kube_namespace, "server")[0] is informer.get(kube_namespace, "d")
+    finally:
+        informer.stop()
+        api.close()
+
+
+class HeldRelistInformer(ExpiringInformer):
+    """Its second listing waits until the test has changed the server behind its back."""
+
+    def __init__(self, custom: k8s.CustomObjectsApi) -> None:
+        super().__init__(custom, HOSTS)
+        self.release = threading.Event()
+
+    def _relist(self) -> str:
+        if self.relists == 1:
+            assert self.release.wait(20)
+        return super()._relist()
+
+
+def test_a_relist_rebuilds_the_indexes(control_plane: ControlPlane, kube_namespace: str) -> None:
+    """A change no watch event reports (it happened while the watch was down) reaches the
+    index through the listing that follows."""
+    api = api_client(str(control_plane.kubeconfig_path), field_manager="elemental-test")
+    custom = k8s.CustomObjectsApi(api)
+    custom.create_namespaced_custom_object(
+        GROUP, VERSION, kube_namespace, "elementalhosts", labelled("a", "worker")
+    )
+    informer = HeldRelistInformer(custom)
+    informer.start()
+    try:
+        assert informer.wait_synced(15)
+        assert names(informer.indexed(ROLE, kube_namespace, "worker")) == ["a"]
+        set_role(custom, kube_namespace, "a", "server")
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, kube_namespace, "elementalhosts", labelled("b", "worker")
+        )
+        informer.release.set()
+        wait_for(lambda: informer.relists >= 2, what="the second listing")
+        wait_for(
+            lambda: names(informer.indexed(ROLE, kube_namespace, "worker")) == ["b"],
+            what="the index after the relist",
+        )
+        assert names(informer.indexed(ROLE, kube_namespace, "server")) == ["a"]
+    finally:
+        informer.release.set()
+        informer.stop()
+        api.close()
+
+
+def test_an_unwatched_resource_is_indexed_from_a_listing(
+    control_plane: ControlPlane, kube_namespace: str
+) -> None:
+    """Kube.indexed answers the same without a cache (a fresh listing, filtered)."""
+    kube = Kube(api_client(str(control_plane.kubeconfig_path), field_manager="elemental-test"))
+    custom = k8s.CustomObjectsApi(kube.api)
+    try:
+        for name, role in (("b", "worker"), ("a", "worker"), ("c", "server")):
+            custom.create_namespaced_custom_object(
+                GROUP, VERSION, kube_namespace, "elementalhosts", labelled(name, role)
+            )
+        assert not kube.is_watched(HOSTS)
+        assert names(kube.indexed(HOSTS, ROLE, kube_namespace, "worker")) == ["a", "b"]
+    finally:
+        kube.close()

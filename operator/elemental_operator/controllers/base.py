@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from elemental_core.hosts import DEFAULT_HEARTBEAT_GRACE
 from elemental_core.vocabulary import Resource
+from elemental_kube.indexes import Index
 from elemental_operator.views import Key
 
 Mapper = Callable[[dict[str, Any]], list[Key]]
@@ -47,6 +48,9 @@ class KubeAccess(Protocol):
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None: ...
 
     def scan(self, resource: Resource, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+    def indexed(self, resource: Resource, index: Index, namespace: str, value: str) -> list[dict[str, Any]]:
+        """Like scan, but only the objects with `value` under `index`."""
 
     def select(
         self, resource: Resource, namespace: str, predicate: Callable[[dict[str, Any]], bool]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from elemental_core import selectors
@@ -42,7 +43,7 @@ from elemental_core.vocabulary import (
     Resource,
 )
 from elemental_kube.errors import Conflict, NotFound
-from elemental_operator import failuredomains, placement
+from elemental_operator import failuredomains, host_indexes, placement
 from elemental_operator.controllers import machineconditions
 from elemental_operator.controllers.base import KubeHolder, Mapper, Result
 from elemental_operator.controllers.pause import pause_reason
@@ -269,27 +270,27 @@ class ElementalMachineController(KubeHolder):
         )
         return Result(requeue_after=self.settings.requeue_period)
 
-    def _candidates(self, em: ElementalMachineView, domain: str | None, label: str | None) -> list[HostView]:
+    def _candidates(
+        self, em: ElementalMachineView, domain: str | None, label: str | None
+    ) -> Iterator[HostView]:
         """A host already linked to this machine (an association a crash interrupted), else
         free ones matching spec.selector and, when the Machine names a failure domain, in
-        it, in the machine's own order (see placement). Views over read-only snapshots:
+        it, in the machine's own order (see placement). Lazily: the first match is usually
+        taken, so the other free hosts are never looked at. Views over read-only snapshots:
         never changed."""
-        hosts = [HostView(raw) for raw in self.kube.scan(HOSTS, em.namespace)]
-        resumed = [
-            h
-            for h in hosts
-            if h.claimed_by == em.name and not h.has_label(LABEL_NEEDS_RESET) and not h.deleting
-        ]
-        if resumed:
-            return resumed[:1]
-        free = [
-            h
-            for h in hosts
-            if h.is_free
-            and selectors.matches(em.selector, h.labels)
-            and (domain is None or (label is not None and failuredomains.host_domain(h.raw, label) == domain))
-        ]
-        return placement.preference_order(em.name, free)
+        for raw in self.kube.indexed(HOSTS, host_indexes.CLAIMED_BY, em.namespace, em.name):
+            host = HostView(raw)
+            if not host.has_label(LABEL_NEEDS_RESET) and not host.deleting:
+                yield host
+                return
+        for raw in placement.preference_order(
+            em.name, self.kube.indexed(HOSTS, host_indexes.FREE, em.namespace, "true")
+        ):
+            host = HostView(raw)
+            if selectors.matches(em.selector, host.labels) and (
+                domain is None or (label is not None and failuredomains.host_domain(raw, label) == domain)
+            ):
+                yield host
 
     def _release_stale_claims(self, em: ElementalMachineView, host: HostView) -> None:
         """Hosts labelled for this machine besides its hostRef are claims that lost a race:
@@ -298,14 +299,10 @@ class ElementalMachineController(KubeHolder):
 
         def stale(raw: dict[str, Any]) -> bool:
             other = HostView(raw)
-            return (
-                other.claimed_by == em.name
-                and other.name != host.name
-                and not other.has_label(LABEL_NEEDS_RESET)
-                and not other.deleting
-            )
+            return other.name != host.name and not other.has_label(LABEL_NEEDS_RESET) and not other.deleting
 
-        for claimed in self.kube.select(HOSTS, em.namespace, stale):
+        claims = self.kube.indexed(HOSTS, host_indexes.CLAIMED_BY, em.namespace, em.name)
+        for claimed in (copy.deepcopy(raw) for raw in claims if stale(raw)):
             after = HostView(copy.deepcopy(claimed))
             if after.bootstrapped:
                 after.request_reset()

@@ -25,6 +25,7 @@ from typing import Any
 from elemental_core.vocabulary import Resource
 from elemental_kube import patching
 from elemental_kube.errors import Conflict, NotFound
+from elemental_kube.indexes import Index
 
 Key = tuple[str, str]
 Change = Callable[[dict[str, Any]], None]
@@ -117,6 +118,9 @@ class FakeKube:
     def scan(self, resource: Resource, namespace: str | None = None) -> list[dict[str, Any]]:
         items = self.objects.get(resource, {})
         return [copy.deepcopy(items[k]) for k in sorted(items) if namespace is None or k[0] == namespace]
+
+    def indexed(self, resource: Resource, index: Index, namespace: str, value: str) -> list[dict[str, Any]]:
+        return [o for o in self.scan(resource, namespace) if value in index.values(o)]
 
     def select(
         self, resource: Resource, namespace: str, predicate: Callable[[dict[str, Any]], bool]
