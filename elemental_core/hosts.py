@@ -26,12 +26,15 @@ from elemental_core.names import (
 )
 from elemental_core.records import Host, Registration
 from elemental_core.vocabulary import (
+    BOOTSTRAP_READY,
     HOST_REACHABLE,
+    INSTALLATION_READY,
     LABEL_BOOTSTRAPPED,
     LABEL_IN_PLACE_UPDATE,
     LABEL_INSTALLED,
     LABEL_NEEDS_RESET,
     LABEL_RESET,
+    REGISTRATION_READY,
     RESET_READY,
     WAITING_FOR_RESET,
 )
@@ -111,10 +114,15 @@ def apply_patch(host: Host, patch: ApiHostPatchRequest, assigned: Assigned) -> H
             updated.labels[label] = "true" if flag else "false"
     if patch.inPlaceUpdate is not None:
         updated.labels[LABEL_IN_PLACE_UPDATE] = patch.inPlaceUpdate
-    if patch.condition is not None:
+    implied = conditions_from_labels(updated.labels)
+    # A condition the labels imply is theirs to say (the operator would set it back, and the
+    # two versions would take turns, each a write and a new transition time).
+    if patch.condition is not None and patch.condition.type not in implied:
         updated.conditions = conditions.set_condition(
             updated.conditions, patch.condition.model_dump(exclude_none=True)
         )
+    for kind in implied:
+        updated.conditions = conditions.set_condition(updated.conditions, {**TRUE_CONDITION, "type": kind})
     updated.conditions = conditions.with_ready_summary(updated.conditions)
     if patch.phase is not None:
         updated.phase = patch.phase
@@ -123,6 +131,23 @@ def apply_patch(host: Host, patch: ApiHostPatchRequest, assigned: Assigned) -> H
     updated.reboot_accepted = accepted_reboot(host, patch.rebootAccepted)
     check_limits(host, updated)
     return updated
+
+
+# A True condition in the v1beta1 shape hosts' records use (True carries no reason).
+TRUE_CONDITION = {"status": "True", "severity": "Info"}
+
+
+def conditions_from_labels(labels: Mapping[str, str]) -> tuple[str, ...]:
+    """The conditions a host's labels make True: installed means registered and installed,
+    bootstrapped means bootstrapped. The operator's host controller keeps them so; a
+    check-in sets them with the label itself, so that the operator finds nothing to write
+    after an installation (it was one status patch per installed host, the storm's last)."""
+    implied: tuple[str, ...] = ()
+    if labels.get(LABEL_INSTALLED) == "true":
+        implied += (REGISTRATION_READY, INSTALLATION_READY)
+    if labels.get(LABEL_BOOTSTRAPPED) == "true":
+        implied += (BOOTSTRAP_READY,)
+    return implied
 
 
 def accepted_reboot(host: Host, acknowledged: str | None) -> str | None:

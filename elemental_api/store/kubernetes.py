@@ -188,13 +188,18 @@ class KubernetesStore:
             raise Conflict(f"host {host.namespace}/{host.name} changed")
         obj = current_obj
         before, after = _writable(current), _writable(host)
-        main_patch = object_patch(before, after)
+        # Status first: the conditions a label implies (an installation's RegistrationReady
+        # and InstallationReady) are there by the time the label is. The operator sets them
+        # from the labels; had it seen the label alone in between, it would have written
+        # them itself and this write's status patch would have met a 409.
         with _mapped():
-            if main_patch is not None:
-                obj = self._kube.patch(HOSTS, host.namespace, host.name, main_patch)
             status = status_patch(before, after, obj["metadata"]["resourceVersion"])
             if status is not None:
                 obj = self._kube.patch(HOSTS, host.namespace, host.name, status, status=True)
+                before["metadata"]["resourceVersion"] = obj["metadata"]["resourceVersion"]
+            main_patch = object_patch(before, after)
+            if main_patch is not None:
+                obj = self._kube.patch(HOSTS, host.namespace, host.name, main_patch)
         # The operator removes the finalizer once the host has reported its reset.
         return _host(obj)
 

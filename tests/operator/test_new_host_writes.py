@@ -1,7 +1,9 @@
 """A new host costs kube-apiserver the API's two writes (the object, then its status) and
 none of the operator's: the API writes HostReachable and the Ready summary with the
 registration's status, as the operator's host controller would set them, so the operator
-finds nothing to change. Counted from kube-apiserver's own apiserver_request_total."""
+finds nothing to change. Its installation likewise: the API writes RegistrationReady and
+InstallationReady with the installed label. Counted from kube-apiserver's own
+apiserver_request_total."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from kubernetes import client as k8s
 from elemental_api.store import open_store
 from elemental_core import hosts
 from elemental_core.records import Host
-from elemental_core.vocabulary import CHECKED_IN, HOST_REACHABLE
+from elemental_core.vocabulary import CHECKED_IN, HOST_REACHABLE, INSTALLATION_READY, REGISTRATION_READY
 from elemental_core.vocabulary import HOSTS as HOSTS_RESOURCE
+from elemental_models.api import ApiHostPatchRequest
 from tests.controlplane import ControlPlane
 from tests.helpers import make_registration, wait_for
 from tests.operator.activity import Activity, caches_current, poke
@@ -69,4 +72,46 @@ def test_a_new_host_costs_the_operator_no_write(
     writes = host_requests(control_plane) - before
     assert writes == Counter({"POST object": 1, "PATCH status": 1, "PATCH object": 1}), (
         "the API's create and status write, the test's poke, nothing else"
+    )
+
+
+def test_an_installation_costs_the_operator_no_write(
+    start_operator: Any,
+    control_plane: ControlPlane,
+    kube_namespace: str,
+    custom: k8s.CustomObjectsApi,
+    activity: Activity,
+) -> None:
+    operator = start_operator(settings(heartbeat_interval=60.0, heartbeat_grace=30.0))
+    store = open_store("kubernetes", kubeconfig=str(control_plane.kubeconfig_path))
+    try:
+        registration, _ = make_registration(store, name="fleet", namespace=kube_namespace)
+        new = Host(namespace=kube_namespace, name="new", registration=registration.name)
+        created = store.create_host(hosts.seen(new, time.time(), 60.0))
+        before = host_requests(control_plane)
+        # The agent's installation check-in, as the patchHost handler applies it.
+        installed = ApiHostPatchRequest.model_validate(
+            {
+                "installed": True,
+                "condition": {"type": INSTALLATION_READY, "status": "True", "severity": "Info"},
+            }
+        )
+        store.update_host(hosts.apply_patch(created, installed, hosts.Assigned.by(registration)))
+    finally:
+        store.close()
+    manager = operator.manager
+    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
+    since = activity.counts(manager, "elementalhost", kube_namespace, ["new"])
+    poke(custom, HOSTS_RESOURCE, kube_namespace, "new")
+    activity.wait_processed(manager, "elementalhost", kube_namespace, ["new"], times=1, since=since)
+    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
+
+    host: Any = custom.get_namespaced_custom_object(
+        HOSTS_RESOURCE.group, HOSTS_RESOURCE.version, kube_namespace, HOSTS, "new"
+    )
+    assert is_true(host, REGISTRATION_READY) and is_true(host, INSTALLATION_READY) and is_true(host, "Ready")
+    assert "elemental-operator" not in managers(host)
+    writes = host_requests(control_plane) - before
+    assert writes == Counter({"PATCH status": 1, "PATCH object": 2}), (
+        "the API's label and status writes, the test's poke, nothing else"
     )

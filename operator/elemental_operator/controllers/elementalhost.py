@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from elemental_core.hosts import (
+    conditions_from_labels,
     marked_for_reset,
     may_be_released,
     parse_seen,
     reachable_condition,
 )
 from elemental_core.vocabulary import (
-    BOOTSTRAP_READY,
     CHECK_IN_OVERDUE,
     CHECKED_IN,
     CLUSTERS,
@@ -37,11 +37,9 @@ from elemental_core.vocabulary import (
     HOST_REACHABLE,
     HOSTS,
     IN_PLACE_UPDATE_NOT_PENDING,
-    INSTALLATION_READY,
     LABEL_CLUSTER_NAME,
     NO_CHECK_IN_RECORDED,
     OS_VERSION_READY,
-    REGISTRATION_READY,
     RESET_READY,
     WAITING_FOR_OS_RECONCILE,
     Resource,
@@ -180,11 +178,8 @@ def _clock_time(seconds: float) -> str:
 
 
 def reconcile_conditions(host: HostView) -> None:
-    if host.installed:
-        host.set_true(REGISTRATION_READY)
-        host.set_true(INSTALLATION_READY)
-    if host.bootstrapped:
-        host.set_true(BOOTSTRAP_READY)
+    for kind in conditions_from_labels(host.labels):
+        host.set_true(kind)
 
 
 def propagate_os_version(host: HostView, machine: ElementalMachineView) -> None:

@@ -228,7 +228,18 @@ def settled_host() -> Host:
         phase="Running",
         conditions=[
             {"type": "Ready", "status": "True", "lastTransitionTime": EARLIER},
-            {"type": "InstallationReady", "status": "True", "lastTransitionTime": EARLIER},
+            {
+                "type": "InstallationReady",
+                "status": "True",
+                "severity": "Info",
+                "lastTransitionTime": EARLIER,
+            },
+            {
+                "type": "RegistrationReady",
+                "status": "True",
+                "severity": "Info",
+                "lastTransitionTime": EARLIER,
+            },
         ],
     )
 
@@ -245,13 +256,17 @@ def test_a_repeated_condition_keeps_its_transition_time() -> None:
     assert hosts.apply_patch(before, again, NONE) == before
 
 
+def by_type(conditions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in conditions}
+
+
 def test_a_changed_condition_moves_its_time_and_the_summarys() -> None:
     with window() as span:
         after = hosts.apply_patch(
             settled_host(),
             patch(
                 condition={
-                    "type": "InstallationReady",
+                    "type": "OSVersionReady",
                     "status": "False",
                     "severity": "Error",
                     "reason": "Failed",
@@ -259,10 +274,47 @@ def test_a_changed_condition_moves_its_time_and_the_summarys() -> None:
             ),
             NONE,
         )
-    ready, installation = after.conditions
+    found = by_type(after.conditions)
+    ready, os_version = found["Ready"], found["OSVersionReady"]
     assert (ready["status"], ready["severity"], ready["reason"]) == ("False", "Error", "Failed")
     assert span.holds_rfc3339(ready["lastTransitionTime"])
-    assert span.holds_rfc3339(installation["lastTransitionTime"])
+    assert span.holds_rfc3339(os_version["lastTransitionTime"])
+    assert found["InstallationReady"]["lastTransitionTime"] == EARLIER
+
+
+def test_the_installation_check_in_sets_what_the_operator_would() -> None:
+    """Installed: RegistrationReady and InstallationReady True (as the operator's host
+    controller sets them), so the operator has nothing left to write."""
+    with window() as span:
+        after = hosts.apply_patch(
+            host(), patch(installed=True, condition={"type": "InstallationReady", "status": "True"}), NONE
+        )
+    found = by_type(after.conditions)
+    assert without_times(after.conditions) == [
+        {"type": "Ready", "status": "True"},
+        {"type": "InstallationReady", "status": "True", "severity": "Info"},
+        {"type": "RegistrationReady", "status": "True", "severity": "Info"},
+    ]
+    assert all(span.holds_rfc3339(c["lastTransitionTime"]) for c in found.values())
+
+
+def test_the_bootstrapped_check_in_sets_bootstrap_ready() -> None:
+    attached = settled_host()
+    attached.bootstrap_secret = ATTACHED
+    bootstrapped = hosts.apply_patch(attached, patch(bootstrapped=True), NONE)
+    assert by_type(bootstrapped.conditions)["BootstrapReady"]["status"] == "True"
+    assert "BootstrapReady" not in by_type(hosts.apply_patch(settled_host(), patch(), NONE).conditions)
+
+
+def test_a_condition_the_labels_imply_is_the_labels_to_say() -> None:
+    """An installed host reporting InstallationReady False keeps it True: the operator would
+    set it back, and each check-in would then write it again."""
+    before = settled_host()
+    failed = {"type": "InstallationReady", "status": "False", "severity": "Error", "reason": "Failed"}
+    assert hosts.apply_patch(before, patch(condition=failed), NONE) == before
+    # Not installed (yet): the agent's report is what there is.
+    not_installed = hosts.apply_patch(host(), patch(condition=failed), NONE)
+    assert by_type(not_installed.conditions)["InstallationReady"]["status"] == "False"
 
 
 def test_a_patch_leaves_the_original_host_alone() -> None:
@@ -431,7 +483,8 @@ def test_marked_for_reset_asks_the_host_to_reset() -> None:
             "reason": "WaitingForReset",
             "message": "Waiting for remote host to reset",
         },
-        {"type": "InstallationReady", "status": "True"},
+        {"type": "InstallationReady", "status": "True", "severity": "Info"},
+        {"type": "RegistrationReady", "status": "True", "severity": "Info"},
         {
             "type": "ResetReady",
             "status": "False",
