@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from kubernetes import client as k8s
 
-from elemental_api.store import open_store
+from elemental_api.store import Store, open_store
 from elemental_core import hosts
-from elemental_core.records import Host
+from elemental_core.records import Host, Registration
 from elemental_core.vocabulary import CHECKED_IN, HOST_REACHABLE, INSTALLATION_READY, REGISTRATION_READY
 from elemental_core.vocabulary import HOSTS as HOSTS_RESOURCE
 from elemental_models.api import ApiHostPatchRequest
@@ -39,34 +42,50 @@ def managers(obj: dict[str, Any]) -> set[str]:
     return {entry["manager"] for entry in obj["metadata"].get("managedFields") or []}
 
 
-def test_a_new_host_costs_the_operator_no_write(
-    start_operator: Any,
-    control_plane: ControlPlane,
-    kube_namespace: str,
-    custom: k8s.CustomObjectsApi,
-    activity: Activity,
-) -> None:
+@dataclass
+class Fleet:
+    """A running operator (with liveness) and the API's Kubernetes store, with a registration."""
+
+    manager: Any
+    store: Store
+    registration: Registration
+    namespace: str
+
+
+@pytest.fixture
+def fleet(start_operator: Any, control_plane: ControlPlane, kube_namespace: str) -> Iterator[Fleet]:
     operator = start_operator(settings(heartbeat_interval=60.0, heartbeat_grace=30.0))
     store = open_store("kubernetes", kubeconfig=str(control_plane.kubeconfig_path))
     try:
         registration, _ = make_registration(store, name="fleet", namespace=kube_namespace)
-        before = host_requests(control_plane)
-        # As the createHost handler leaves it: registering is checking in.
-        new = Host(namespace=kube_namespace, name="new", registration=registration.name)
-        store.create_host(hosts.seen(new, time.time(), 60.0))
+        yield Fleet(operator.manager, store, registration, kube_namespace)
     finally:
         store.close()
-    manager = operator.manager
-    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
-    # A reconcile that starts after this sees the host as the API left it.
-    since = activity.counts(manager, "elementalhost", kube_namespace, ["new"])
-    poke(custom, HOSTS_RESOURCE, kube_namespace, "new")
-    activity.wait_processed(manager, "elementalhost", kube_namespace, ["new"], times=1, since=since)
-    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
 
-    host: Any = custom.get_namespaced_custom_object(
-        HOSTS_RESOURCE.group, HOSTS_RESOURCE.version, kube_namespace, HOSTS, "new"
+
+def reconciled_once(
+    manager: Any, custom: k8s.CustomObjectsApi, namespace: str, activity: Activity, name: str
+) -> Any:
+    """The host after the operator has reconciled it at least once as the API left it (a
+    reconcile that starts once its caches are current), and its caches have its writes."""
+    wait_for(lambda: caches_current(custom, namespace, manager), 60, "the operator's caches current")
+    since = activity.counts(manager, "elementalhost", namespace, [name])
+    poke(custom, HOSTS_RESOURCE, namespace, name)
+    activity.wait_processed(manager, "elementalhost", namespace, [name], times=1, since=since)
+    wait_for(lambda: caches_current(custom, namespace, manager), 60, "the operator's caches current")
+    return custom.get_namespaced_custom_object(
+        HOSTS_RESOURCE.group, HOSTS_RESOURCE.version, namespace, HOSTS, name
     )
+
+
+def test_a_new_host_costs_the_operator_no_write(
+    fleet: Fleet, control_plane: ControlPlane, custom: k8s.CustomObjectsApi, activity: Activity
+) -> None:
+    before = host_requests(control_plane)
+    # As the createHost handler leaves it: registering is checking in.
+    new = Host(namespace=fleet.namespace, name="new", registration=fleet.registration.name)
+    fleet.store.create_host(hosts.seen(new, time.time(), 60.0))
+    host = reconciled_once(fleet.manager, custom, fleet.namespace, activity, "new")
     assert reason(host, HOST_REACHABLE) == CHECKED_IN and is_true(host, "Ready")
     assert "elemental-operator" not in managers(host)
     writes = host_requests(control_plane) - before
@@ -76,39 +95,17 @@ def test_a_new_host_costs_the_operator_no_write(
 
 
 def test_an_installation_costs_the_operator_no_write(
-    start_operator: Any,
-    control_plane: ControlPlane,
-    kube_namespace: str,
-    custom: k8s.CustomObjectsApi,
-    activity: Activity,
+    fleet: Fleet, control_plane: ControlPlane, custom: k8s.CustomObjectsApi, activity: Activity
 ) -> None:
-    operator = start_operator(settings(heartbeat_interval=60.0, heartbeat_grace=30.0))
-    store = open_store("kubernetes", kubeconfig=str(control_plane.kubeconfig_path))
-    try:
-        registration, _ = make_registration(store, name="fleet", namespace=kube_namespace)
-        new = Host(namespace=kube_namespace, name="new", registration=registration.name)
-        created = store.create_host(hosts.seen(new, time.time(), 60.0))
-        before = host_requests(control_plane)
-        # The agent's installation check-in, as the patchHost handler applies it.
-        installed = ApiHostPatchRequest.model_validate(
-            {
-                "installed": True,
-                "condition": {"type": INSTALLATION_READY, "status": "True", "severity": "Info"},
-            }
-        )
-        store.update_host(hosts.apply_patch(created, installed, hosts.Assigned.by(registration)))
-    finally:
-        store.close()
-    manager = operator.manager
-    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
-    since = activity.counts(manager, "elementalhost", kube_namespace, ["new"])
-    poke(custom, HOSTS_RESOURCE, kube_namespace, "new")
-    activity.wait_processed(manager, "elementalhost", kube_namespace, ["new"], times=1, since=since)
-    wait_for(lambda: caches_current(custom, kube_namespace, manager), 60, "the operator's caches current")
-
-    host: Any = custom.get_namespaced_custom_object(
-        HOSTS_RESOURCE.group, HOSTS_RESOURCE.version, kube_namespace, HOSTS, "new"
+    new = Host(namespace=fleet.namespace, name="new", registration=fleet.registration.name)
+    created = fleet.store.create_host(hosts.seen(new, time.time(), 60.0))
+    before = host_requests(control_plane)
+    # The agent's installation check-in, as the patchHost handler applies it.
+    installed = ApiHostPatchRequest.model_validate(
+        {"installed": True, "condition": {"type": INSTALLATION_READY, "status": "True", "severity": "Info"}}
     )
+    fleet.store.update_host(hosts.apply_patch(created, installed, hosts.Assigned.by(fleet.registration)))
+    host = reconciled_once(fleet.manager, custom, fleet.namespace, activity, "new")
     assert is_true(host, REGISTRATION_READY) and is_true(host, INSTALLATION_READY) and is_true(host, "Ready")
     assert "elemental-operator" not in managers(host)
     writes = host_requests(control_plane) - before
