@@ -60,13 +60,13 @@ def test_patch_sets_labels_condition_summary_and_phase(client: Any, store: Store
             "installed": True,
             "labels": {"disk": "ssd"},
             "annotations": {"note": "x"},
-            "phase": "Installing",
+            "phase": "Running",
             "condition": {
-                "type": "InstallationReady",
+                "type": "BootstrapReady",
                 "status": "False",
                 "severity": "Info",
-                "reason": "WaitingForInstallation",
-                "message": "installing",
+                "reason": "WaitingForBootstrap",
+                "message": "waiting",
                 "lastTransitionTime": None,
             },
         },
@@ -80,19 +80,20 @@ def test_patch_sets_labels_condition_summary_and_phase(client: Any, store: Store
     assert body["labels"]["disk"] == "ssd"
     stored = store.get_host("default", host.name)
     assert stored is not None
-    assert stored.phase == "Installing"
+    assert stored.phase == "Running"
     ready = next(c for c in stored.conditions if c["type"] == "Ready")
     assert (ready["status"], ready["reason"], ready["severity"]) == (
         "False",
-        "WaitingForInstallation",
+        "WaitingForBootstrap",
         "Info",
     )
-    # On Kubernetes the registration wrote HostReachable too, as the operator would have.
+    # Installed: the two conditions that implies, as the operator sets them. On Kubernetes the
+    # registration wrote HostReachable too, as the operator would have.
     on_kubernetes = type(store).__name__ == "KubernetesStore"
-    expected = (
-        ["Ready", "HostReachable", "InstallationReady"] if on_kubernetes else ["Ready", "InstallationReady"]
-    )
+    implied = ["InstallationReady", "RegistrationReady"]
+    expected = ["Ready", "BootstrapReady", *(["HostReachable"] if on_kubernetes else []), *implied]
     assert [c["type"] for c in stored.conditions] == expected
+    assert all(c["status"] == "True" for c in stored.conditions if c["type"] in implied)
 
 
 def test_noop_patch_writes_nothing(client: Any, store: Store, host: HostIdentity) -> None:

@@ -452,48 +452,71 @@ def exercise_operator_reconcilers(run: ServiceAccountRun, admin: k8s.CustomObjec
 
 def exercise_host_lifecycle(run: ServiceAccountRun, admin: k8s.CustomObjectsApi, tenant: str) -> None:
     """An agent's calls to the API (its ServiceAccount) over TLS, trusting the CA the operator
-    put into the registration: register, check in, bootstrap poll, removal and reset."""
+    put into the registration: register, check in, bootstrap poll, removal and reset. Twice:
+    one host removed through the API (which asks it to reset), one deleted as kubectl would
+    (the operator asks it to reset: its own writes to the host and its status)."""
     obj = cast(Obj, admin.get_namespaced_custom_object(G, V, tenant, "elementalregistrations", "reg"))
     registration = Registration(namespace=tenant, name="reg", config=obj["spec"]["config"])
     trust = ssl.create_default_context(cadata=registration.config["elemental"]["registration"]["caCert"])
-    host = HostIdentity(registration, "host-1")
+    with httpx.Client(base_url=run.api_url, verify=trust, timeout=30) as agent:
+        for name, through_the_api in (("host-1", True), ("host-2", False)):
+            host = HostIdentity(registration, name)
+            install_and_remove(agent, admin, tenant, host, registration, through_the_api)
 
+
+def install_and_remove(
+    agent: httpx.Client,
+    admin: k8s.CustomObjectsApi,
+    tenant: str,
+    host: HostIdentity,
+    registration: Registration,
+    through_the_api: bool,
+) -> None:
     def get_host() -> Obj | None:
         try:
-            found = cast(Obj, admin.get_namespaced_custom_object(G, V, tenant, "elementalhosts", "host-1"))
+            found = cast(Obj, admin.get_namespaced_custom_object(G, V, tenant, "elementalhosts", host.name))
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
         return found
 
-    with httpx.Client(base_url=run.api_url, verify=trust, timeout=30) as agent:
-        reg_path = host.hosts_path.rsplit("/hosts", 1)[0]
-        got = agent.get(reg_path, headers={"Registration-Authorization": f"Bearer {registration.token}"})
-        assert got.status_code == 200, got.text
-        created = agent.post(host.hosts_path, json=host.create_body(), headers=host.create_headers())
-        assert created.status_code == 201, created.text
-        patched = agent.patch(host.path, json={"installed": True, "phase": "Running"}, headers=host.auth())
-        assert patched.status_code == 200, patched.text
-        # The operator sees the host and reconciles it: its conditions follow the agent's labels.
-        installed = wait_for(
-            lambda: (
-                (h := get_host()) and (_condition(h, "InstallationReady") or {}).get("status") == "True" and h
-            ),
-            30,
-            "the host's InstallationReady condition",
-        )
-        assert installed["metadata"]["labels"][LABEL_INSTALLED] == "true"
-        assert installed["status"]["phase"] == "Running"
-        assert agent.get(f"{host.path}/bootstrap", headers=host.auth()).status_code == 404
+    reg_path = host.hosts_path.rsplit("/hosts", 1)[0]
+    got = agent.get(reg_path, headers={"Registration-Authorization": f"Bearer {registration.token}"})
+    assert got.status_code == 200, got.text
+    created = agent.post(host.hosts_path, json=host.create_body(), headers=host.create_headers())
+    assert created.status_code == 201, created.text
+    patched = agent.patch(host.path, json={"installed": True, "phase": "Running"}, headers=host.auth())
+    assert patched.status_code == 200, patched.text
+    # Its conditions follow the agent's labels (the API writes them with the label).
+    installed = wait_for(
+        lambda: (
+            (h := get_host()) and (_condition(h, "InstallationReady") or {}).get("status") == "True" and h
+        ),
+        30,
+        "the host's InstallationReady condition",
+    )
+    assert installed["metadata"]["labels"][LABEL_INSTALLED] == "true"
+    assert installed["status"]["phase"] == "Running"
+    assert agent.get(f"{host.path}/bootstrap", headers=host.auth()).status_code == 404
+    if through_the_api:
         assert agent.delete(host.path, headers=host.auth()).status_code == 202
-        deleting = wait_for(
-            lambda: (h := get_host()) and h["metadata"].get("deletionTimestamp") and h, 30, "deletion"
-        )
-        assert deleting["metadata"]["labels"][LABEL_NEEDS_RESET] == "true"
-        reset = agent.patch(host.path, json={"reset": True}, headers=host.auth())
-        assert reset.status_code == 200, reset.text
-        wait_for(lambda: get_host() is None, 30, "the reset host to go away")
+    else:
+        admin.delete_namespaced_custom_object(G, V, tenant, "elementalhosts", host.name)
+    deleting = wait_for(
+        lambda: (
+            (h := get_host())
+            and h["metadata"].get("deletionTimestamp")
+            and (_condition(h, "ResetReady") or {}).get("status") == "False"
+            and h
+        ),
+        30,
+        "deletion, and the host asked to reset",
+    )
+    assert deleting["metadata"]["labels"][LABEL_NEEDS_RESET] == "true"
+    reset = agent.patch(host.path, json={"reset": True}, headers=host.auth())
+    assert reset.status_code == 200, reset.text
+    wait_for(lambda: get_host() is None, 30, "the reset host to go away")
 
 
 def check_no_request_was_refused(plane: AuditedControlPlane, run: ServiceAccountRun) -> None:
