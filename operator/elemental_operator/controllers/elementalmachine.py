@@ -278,11 +278,9 @@ class ElementalMachineController(KubeHolder):
         it, in the machine's own order (see placement). Lazily: the first match is usually
         taken, so the other free hosts are never looked at. Views over read-only snapshots:
         never changed."""
-        for raw in self.kube.indexed(HOSTS, host_indexes.CLAIMED_BY, em.namespace, em.name):
-            host = HostView(raw)
-            if not host.has_label(LABEL_NEEDS_RESET) and not host.deleting:
-                yield host
-                return
+        for host in self._live_claims(em):
+            yield host
+            return
         for raw in placement.preference_order(
             em.name, self.kube.indexed(HOSTS, host_indexes.FREE, em.namespace, "true")
         ):
@@ -292,17 +290,17 @@ class ElementalMachineController(KubeHolder):
             ):
                 yield host
 
+    def _live_claims(self, em: ElementalMachineView) -> list[HostView]:
+        """Hosts whose labels give them to this machine, not asked to reset nor being deleted
+        (views over the cache's snapshots: never changed)."""
+        claimed = self.kube.indexed(HOSTS, host_indexes.CLAIMED_BY, em.namespace, em.name)
+        return [h for h in map(HostView, claimed) if not h.has_label(LABEL_NEEDS_RESET) and not h.deleting]
+
     def _release_stale_claims(self, em: ElementalMachineView, host: HostView) -> None:
         """Hosts labelled for this machine besides its hostRef are claims that lost a race:
         two operators (or a stale cache) linked a host each, and only one hostRef write won.
         Level-triggered clean-up: such a host is given back, or reset if already bootstrapped."""
-
-        def stale(raw: dict[str, Any]) -> bool:
-            other = HostView(raw)
-            return other.name != host.name and not other.has_label(LABEL_NEEDS_RESET) and not other.deleting
-
-        claims = self.kube.indexed(HOSTS, host_indexes.CLAIMED_BY, em.namespace, em.name)
-        for claimed in (copy.deepcopy(raw) for raw in claims if stale(raw)):
+        for claimed in (h.raw for h in self._live_claims(em) if h.name != host.name):
             after = HostView(copy.deepcopy(claimed))
             if after.bootstrapped:
                 after.request_reset()
