@@ -45,6 +45,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--targets", default="floor,checkin,register,checkin-kube", help="comma-separated")
     parser.add_argument("--rate-guess", type=int, default=3000, help="requests/s to pre-generate for")
+    parser.add_argument(
+        "--api-source", default=str(ROOT), help="checkout whose elemental_api the server runs (A/B runs)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("scripts/bench needs wrk (apt-get install wrk)", file=sys.stderr)
@@ -71,7 +74,7 @@ def run_checkin(args: argparse.Namespace, work: Path) -> dict[str, object]:
     store = open_store(store_url)
     registration, _ = make_registration(store, name="bench", endpoint=endpoint)
     hosts = [HostIdentity(registration, f"host-{i}") for i in range(args.hosts)]
-    with _server(_serve_command(port, store_url, args.workers), port):
+    with _server(_serve_command(port, store_url, args.workers), port, env=_api_env(args)):
         _register(endpoint, hosts)
         lines = _check_ins(hosts, args.rate_guess * args.duration)
         result = _wrk(args, work, endpoint, lines)
@@ -92,7 +95,7 @@ def run_register(args: argparse.Namespace, work: Path) -> dict[str, object]:
         lines.append(
             f"POST\t{host.hosts_path}\t{host.token()}\t{registration.token}\t{json.dumps(host.create_body())}"
         )
-    with _server(_serve_command(port, store_url, args.workers), port):
+    with _server(_serve_command(port, store_url, args.workers), port, env=_api_env(args)):
         result = _wrk(args, work, endpoint, iter(lines))
     store.close()
     return {"target": f"registration (POST hosts, {args.workers} workers)", **result}
@@ -143,7 +146,7 @@ def run_checkin_kube(args: argparse.Namespace, work: Path) -> dict[str, object]:
         registration, _ = make_registration(store, name="bench", endpoint=endpoint)
         hosts = [HostIdentity(registration, f"host-{i}") for i in range(args.hosts)]
         command = _serve_command(port, "kubernetes", args.workers, "--kubeconfig", kubeconfig)
-        with _server(command, port):
+        with _server(command, port, env=_api_env(args)):
             _register(endpoint, hosts)
             time.sleep(1)  # let the watch events of the set-up writes settle
             lines = _check_ins(hosts, args.rate_guess * args.duration)
@@ -197,6 +200,12 @@ def _serve_command(port: int, store_url: str, workers: int, *extra: str) -> list
         endpoint,
         *extra,
     ]
+
+
+def _api_env(args: argparse.Namespace) -> dict[str, str]:
+    """The API server imports elemental_api from --api-source (the benchmark's own set-up
+    code comes from this checkout)."""
+    return {"PYTHONPATH": args.api_source}
 
 
 def _register(endpoint: str, hosts: list[HostIdentity]) -> None:
