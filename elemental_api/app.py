@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from elemental_api import guard, observability, operations, problems, security_handlers, spec, validation
 from elemental_api.services import Services
 from elemental_api.store import Rejected, Store, StoreUnavailable
-from elemental_api.wsgi_bridge import BufferedWSGIBridge
+from elemental_api.wsgi_bridge import DEFAULT_THREADS, BufferedWSGIBridge
 from elemental_core.hosts import DEFAULT_HEARTBEAT_INTERVAL
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
@@ -46,13 +46,15 @@ class SnakeCaseResolver(Resolver):  # type: ignore[misc]
 class ElementalFlaskApp(connexion.FlaskApp):  # type: ignore[misc]
     """connexion's FlaskApp with a cheaper bridge into Flask (see wsgi_bridge)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, handler_threads: int = DEFAULT_THREADS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # connexion keeps its Flask bridge in _middleware_app.asgi_app; swap only the bridge.
         # The same object also gets the operations (when the middleware stack is built, at the
         # first request): its class gains only an add_api that decorates each handler once.
         self._middleware_app.__class__ = operations.FlaskASGIAppDecoratingOnce
-        self._middleware_app.asgi_app = BufferedWSGIBridge(self._middleware_app.app.wsgi_app)
+        self._middleware_app.asgi_app = BufferedWSGIBridge(
+            self._middleware_app.app.wsgi_app, threads=handler_threads
+        )
         # Flask would merge `//` into `/` and match a route connexion missed (guard.py refuses
         # such paths first); nor may it answer with a redirect built from the Host header.
         self.app.url_map.merge_slashes = False
@@ -66,11 +68,14 @@ def create_app(
     validate_responses: bool = False,
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
     clock: Callable[[], float] = time.time,
+    handler_threads: int = DEFAULT_THREADS,
 ) -> connexion.FlaskApp:
     services = Services(
         store=store, api_endpoint=api_endpoint, heartbeat_interval=heartbeat_interval, clock=clock
     )
-    app = ElementalFlaskApp(__name__, specification_dir=str(SPEC_PATH.parent))
+    app = ElementalFlaskApp(
+        __name__, specification_dir=str(SPEC_PATH.parent), handler_threads=handler_threads
+    )
     app.add_api(
         SPEC_PATH.name,
         resolver=SnakeCaseResolver(),

@@ -26,7 +26,16 @@ import yaml
 from pydantic import ValidationError
 
 from elemental_api import tls
-from elemental_api.store import DEFAULT_STORE_URL, AlreadyExists, Store, StoreError, open_store
+from elemental_api.store import (
+    DEFAULT_STORE_URL,
+    HANDLER_THREADS_ENV,
+    KUBERNETES_HANDLER_THREADS,
+    SQLITE_HANDLER_THREADS,
+    AlreadyExists,
+    Store,
+    StoreError,
+    open_store,
+)
 from elemental_core import hosts, names, registrations
 from elemental_core.records import Bootstrap, Host, Registration
 from elemental_core.settings import api_endpoint_from, seconds_setting
@@ -71,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
         help="URL agents reach this API at (default: ELEMENTAL_API_PROTOCOL://ELEMENTAL_API_ENDPOINT, else http://HOST:PORT)",
     )
     serve.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    serve.add_argument(
+        "--handler-threads",
+        default=os.environ.get(HANDLER_THREADS_ENV),
+        metavar="N",
+        help=f"request handler threads per worker (default: ${HANDLER_THREADS_ENV}, else "
+        f"{SQLITE_HANDLER_THREADS} on SQLite, {KUBERNETES_HANDLER_THREADS} on kubernetes)",
+    )
     serve.add_argument(
         "--heartbeat-interval",
         default=os.environ.get(hosts.HEARTBEAT_INTERVAL_ENV),
@@ -225,6 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise CliError(f"--workers {args.workers} must be at least 1")
     heartbeat_interval = _heartbeat_interval(args.heartbeat_interval)
+    handler_threads = _handler_threads(args.handler_threads)
     try:
         kube_settings = client_settings(args)
     except ValueError as error:
@@ -260,9 +277,23 @@ def _serve(args: argparse.Namespace) -> int:
             debug=args.debug,
             heartbeat_interval=heartbeat_interval,
             kube=kube_settings,
+            handler_threads=handler_threads,
         )
     )
     return 0
+
+
+def _handler_threads(value: str | None) -> int | None:
+    """--handler-threads (or its variable): a whole number, at least 1; None: the store's default."""
+    if value is None or value == "":
+        return None
+    try:
+        threads = int(value)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise CliError(f"--handler-threads {value!r} must be a whole number, at least 1")
+    return threads
 
 
 def _heartbeat_interval(value: str | None) -> float:

@@ -20,11 +20,15 @@ from typing import Any
 from a2wsgi.wsgi import build_environ
 from starlette.types import Receive, Scope, Send
 
+# Threads that run the Flask handlers, per worker process. They share one GIL with the event
+# loop: more than the store's blocking calls need only adds contention (server.py picks per store).
+DEFAULT_THREADS = 16
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class BufferedWSGIBridge:
-    def __init__(self, app: WSGIApp, threads: int = 16) -> None:
+    def __init__(self, app: WSGIApp, threads: int = DEFAULT_THREADS) -> None:
         self.app = app
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
 

@@ -503,3 +503,26 @@ def test_serve_passes_the_kubernetes_client_settings_on(
     assert [options.kube for options in served] == [ClientSettings(qps=40.0, burst=80, connections=12)]
     assert cli.main(["serve", "--store", store_url, "--kube-connections", "0"]) == 1
     assert len(served) == 1
+
+
+def test_serve_passes_the_handler_threads_on(
+    capsys: pytest.CaptureFixture[str], store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--handler-threads, else ELEMENTAL_API_HANDLER_THREADS, else the store's default (None
+    here); anything but a whole number of at least 1 is refused, naming the flag."""
+    monkeypatch.delenv("ELEMENTAL_API_HANDLER_THREADS", raising=False)
+    served: list[server.ServeOptions] = []
+    monkeypatch.setattr(server, "serve", served.append)
+    assert cli.main(["serve", "--store", store_url]) == 0
+    assert cli.main(["serve", "--store", store_url, "--handler-threads", "3"]) == 0
+    monkeypatch.setenv("ELEMENTAL_API_HANDLER_THREADS", "7")
+    assert cli.main(["serve", "--store", store_url]) == 0
+    assert [options.handler_threads for options in served] == [None, 3, 7]
+    capsys.readouterr()
+    for bad in ("0", "-2", "four", "1.5"):
+        assert cli.main(["serve", "--store", store_url, "--handler-threads", bad]) == 1
+        assert f"--handler-threads '{bad}' must be a whole number, at least 1" in capsys.readouterr().err
+    monkeypatch.setenv("ELEMENTAL_API_HANDLER_THREADS", "none")
+    assert cli.main(["serve", "--store", store_url]) == 1
+    assert "'none' must be a whole number" in capsys.readouterr().err
+    assert len(served) == 3

@@ -25,10 +25,23 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "handler_threads_for",
     "open_store",
 ]
 
 DEFAULT_STORE_URL = "sqlite:///elemental.db"
+HANDLER_THREADS_ENV = "ELEMENTAL_API_HANDLER_THREADS"
+# The API's request handler threads per worker process, by store. An SQLite handler never
+# waits on the network and its writes queue on one lock: 4 threads keep the cores busy,
+# where 16 took turns at the GIL and at the lock (a registration burst: a fifth to a third
+# fewer requests/s, p99 1.2-2.3x; docs/BENCHMARKS.md, "Handler threads and full collections").
+# A Kubernetes handler's write waits on kube-apiserver, so more of them are in flight.
+SQLITE_HANDLER_THREADS = 4
+KUBERNETES_HANDLER_THREADS = 16
+
+
+def handler_threads_for(url: str) -> int:
+    return KUBERNETES_HANDLER_THREADS if url == "kubernetes" else SQLITE_HANDLER_THREADS
 
 
 def open_store(
