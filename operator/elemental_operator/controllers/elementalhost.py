@@ -44,6 +44,7 @@ from elemental_core.vocabulary import (
     WAITING_FOR_OS_RECONCILE,
     Resource,
 )
+from elemental_operator import host_indexes
 from elemental_operator.controllers.base import KubeAccess, KubeHolder, Mapper, Result, Settings
 from elemental_operator.controllers.pause import pause_reason
 from elemental_operator.views import (
@@ -80,8 +81,8 @@ class ElementalHostController(KubeHolder):
     def _cluster_to_hosts(self, cluster: dict[str, Any]) -> list[Key]:
         """A Cluster's hosts (by their cluster-name label): unpausing resumes their work."""
         view = ClusterView(cluster)
-        hosts = [HostView(raw) for raw in self.kube.scan(HOSTS, view.namespace)]
-        return [host.key for host in hosts if host.label(LABEL_CLUSTER_NAME) == view.name]
+        hosts = self.kube.indexed(HOSTS, host_indexes.BY_CLUSTER, view.namespace, view.name)
+        return [HostView(raw).key for raw in hosts]
 
     def reconcile(self, namespace: str, name: str) -> Result:
         before = self.kube.get(HOSTS, namespace, name)
