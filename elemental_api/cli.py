@@ -38,7 +38,7 @@ from elemental_api.store import (
 )
 from elemental_core import hosts, names, registrations
 from elemental_core.records import Bootstrap, Host, Registration
-from elemental_core.settings import api_endpoint_from, seconds_setting
+from elemental_core.settings import api_endpoint_from, count_setting, seconds_setting
 from elemental_kube.settings import add_client_arguments, client_settings
 from elemental_models.api import ApiRegistrationResponse
 
@@ -284,16 +284,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _handler_threads(value: str | None) -> int | None:
-    """--handler-threads (or its variable): a whole number, at least 1; None: the store's default."""
-    if value is None or value == "":
-        return None
+    """--handler-threads (or its variable): at least 1; None (0 here): the store's default."""
     try:
-        threads = int(value)
-    except ValueError:
-        threads = 0
-    if threads < 1:
-        raise CliError(f"--handler-threads {value!r} must be a whole number, at least 1")
-    return threads
+        return count_setting("--handler-threads", value, 0) or None
+    except ValueError as error:
+        raise CliError(str(error)) from error
 
 
 def _heartbeat_interval(value: str | None) -> float:

@@ -37,3 +37,17 @@ def seconds_setting(flag: str, value: str | None, default: float, zero: bool = F
     if not (seconds >= 0 if zero else seconds > 0) or math.isinf(seconds):
         raise ValueError(f"{flag} {value!r} must be a number of seconds{'' if zero else ' above 0'}")
     return seconds
+
+
+def count_setting(flag: str, value: str | None, default: int) -> int:
+    """A count from a flag or its variable (`default` when unset): a whole number, at least 1;
+    ValueError naming the flag otherwise."""
+    if value is None or value == "":
+        return default
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"{flag} {value!r} must be a whole number, at least 1")
+    return count

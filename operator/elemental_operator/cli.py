@@ -28,7 +28,7 @@ from elemental_core.hosts import (
     HEARTBEAT_INTERVAL_ENV,
 )
 from elemental_core.logs import configure_logging
-from elemental_core.settings import seconds_setting
+from elemental_core.settings import count_setting, seconds_setting
 from elemental_kube.settings import add_client_arguments, client_settings
 from elemental_operator.controllers.base import Settings
 from elemental_operator.manager import Manager, ManagerOptions, connect
@@ -138,7 +138,7 @@ def manager_options(args: argparse.Namespace) -> ManagerOptions:
         leader_elect=args.leader_elect,
         leader_namespace=args.leader_elect_namespace,
         health_address=(host or "0.0.0.0", int(port)),  # noqa: S104 - the address is the user's choice
-        workers=_workers(args.workers),
+        workers=count_setting("--workers", args.workers, DEFAULT_WORKERS),
         namespaces=frozenset(args.namespaces) if args.namespaces else None,
     )
 
@@ -167,18 +167,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         heartbeat_interval=interval,
         heartbeat_grace=grace,
     )
-
-
-def _workers(value: str | None) -> int:
-    if value is None or value == "":
-        return DEFAULT_WORKERS
-    try:
-        workers = int(value)
-    except ValueError:
-        workers = 0
-    if workers < 1:
-        raise ValueError(f"--workers {value!r} must be a whole number, at least 1")
-    return workers
 
 
 if __name__ == "__main__":
