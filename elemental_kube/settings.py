@@ -12,7 +12,7 @@ from typing import Any
 QPS_ENV = "ELEMENTAL_KUBE_QPS"
 BURST_ENV = "ELEMENTAL_KUBE_BURST"
 CONNECTIONS_ENV = "ELEMENTAL_KUBE_CONNECTIONS"
-# Enough for every thread of a program to keep its connection (the API's 16 request threads
+# Enough for every thread of a program to keep its connection (the API's 16 handler threads
 # per worker, the operator's workers and informers): the client's own default, 5 per CPU,
 # made each request beyond it open (and TLS-handshake) a connection it then threw away.
 DEFAULT_CONNECTIONS = 32
