@@ -21,7 +21,9 @@ from a2wsgi.wsgi import build_environ
 from starlette.types import Receive, Scope, Send
 
 # Threads that run the Flask handlers, per worker process. They share one GIL with the event
-# loop: more than the store's blocking calls need only adds contention (server.py picks per store).
+# loop: more than the store's blocking calls need only adds contention. The server picks the
+# count per store (elemental_api.store.handler_threads_for); this default is for create_app's
+# other callers (tests, the in-process benchmark).
 DEFAULT_THREADS = 16
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
