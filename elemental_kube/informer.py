@@ -216,6 +216,8 @@ class Informer:
                 self._disconnected(error)
 
     def _disconnected(self, error: Exception) -> None:
+        if self._stop.is_set():
+            return  # stopped: its watch ends when the connection does, which is no loss
         if self._connected.is_set():
             log.warning(
                 "watch lost", extra={"resource": self._resource["plural"], "error": type(error).__name__}

@@ -232,3 +232,26 @@ def test_an_unwatched_resource_is_indexed_from_a_listing(
         assert names(kube.indexed(HOSTS, ROLE, kube_namespace, "worker")) == ["a", "b"]
     finally:
         kube.close()
+
+
+def test_a_stopped_informer_says_nothing_when_its_connection_breaks(
+    control_plane: ControlPlane, caplog: pytest.LogCaptureFixture
+) -> None:
+    """stop() cannot interrupt a watch blocked on its socket: the connection ends later (here
+    with kube-apiserver itself), and that is the end of a stopped watch, not a lost one."""
+    api = api_client(str(control_plane.kubeconfig_path), field_manager="elemental-test")
+    informer = Informer(k8s.CustomObjectsApi(api), HOSTS)
+    informer.start()
+    try:
+        assert informer.wait_synced(15)
+        informer.stop()
+        with caplog.at_level("WARNING", logger="elemental_kube.informer"):
+            control_plane.stop(graceful=False)
+            try:
+                informer._thread.join(30)
+                assert not informer._thread.is_alive()
+            finally:
+                control_plane.start()  # the control plane is shared by the whole session
+        assert "watch lost" not in caplog.messages
+    finally:
+        api.close()
