@@ -15,6 +15,7 @@ import functools
 import json
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,9 @@ def issue_host_token(key: SigningKey, host_name: str, uri: str, issuer: str = "e
 
 def verify_registration_token(token: str, *, signing_key_pem: bytes, uri: str) -> dict[str, Any]:
     """Checks a registration token: EdDSA, signed by the registration key, sub = aud = URI."""
+    remembered = _VERIFIED_REGISTRATION_TOKENS.get(token, signing_key_pem, uri)
+    if remembered is not None:
+        return remembered
     try:
         public_key = _load_private_key(signing_key_pem).public_key()
     except InvalidKey as error:
@@ -116,7 +120,48 @@ def verify_registration_token(token: str, *, signing_key_pem: bytes, uri: str) -
     claims = _decode(token, public_key, uri, required=["sub", "aud"])
     if claims.get("sub") != uri:
         raise InvalidToken("token subject does not match this registration")
-    return claims
+    _VERIFIED_REGISTRATION_TOKENS.put(token, signing_key_pem, uri, claims, verified_at=time.time())
+    return dict(claims)
+
+
+class _VerifiedTokens:
+    """Registration tokens already verified, by (token, key, URI).
+
+    Every host of a registration presents the same token, so a burst of registrations would
+    check one signature over and over. A token that verified stays valid for the same key
+    and URI until its `exp` passes, counted as PyJWT counts it (refused once exp <= now -
+    leeway); its `nbf` and `iat` can only go on passing while the clock moves forward, and a
+    clock earlier than the end of the first check is a miss. Refusals are never remembered,
+    so each gets PyJWT's own answer; a rotated key is a miss, so the old token is refused."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[tuple[str, bytes, str], tuple[dict[str, Any], float, float]] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, token: str, key_pem: bytes, uri: str) -> dict[str, Any] | None:
+        now = time.time()
+        with self._lock:
+            entry = self._entries.get((token, key_pem, uri))
+            if entry is None or not entry[1] <= now < entry[2]:
+                return None
+            self.hits += 1
+            return dict(entry[0])
+
+    def put(
+        self, token: str, key_pem: bytes, uri: str, claims: dict[str, Any], *, verified_at: float
+    ) -> None:
+        expires = claims.get("exp")
+        # PyJWT truncates `exp` to an integer before it compares (api_jwt.py, _validate_exp).
+        valid_until = math.inf if expires is None else int(expires) + CLOCK_SKEW_SECONDS
+        with self._lock:
+            if len(self._entries) >= self._size:
+                del self._entries[next(iter(self._entries))]  # the oldest: registrations are few
+            self._entries[(token, key_pem, uri)] = (dict(claims), verified_at, valid_until)
+
+
+_VERIFIED_REGISTRATION_TOKENS = _VerifiedTokens(size=1024)
 
 
 def verify_host_token(token: str, *, public_key_pem: str, host_name: str, uri: str) -> dict[str, Any]:

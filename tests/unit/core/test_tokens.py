@@ -417,3 +417,46 @@ def test_a_host_token_is_not_a_registration_token() -> None:
     assert refusal(verify_registration, tokens.issue_host_token(KEY, HOST, URI)) == (
         "token subject does not match this registration"
     )
+
+
+# -- registration tokens already verified ----------------------------------------------------------
+
+
+def test_a_verified_registration_token_is_not_checked_again() -> None:
+    """Every host of a registration presents the same token: the second check is a lookup."""
+    token = forge(registration_claims(jti="remembered"))
+    hits = tokens._VERIFIED_REGISTRATION_TOKENS.hits
+    verify_registration(token)["sub"] = "changed by a caller"  # checked
+    verify_registration(token)["sub"] = "changed by a caller"  # remembered
+    third = verify_registration(token)
+
+    assert tokens._VERIFIED_REGISTRATION_TOKENS.hits == hits + 2
+    assert third == payload_of(token)  # the claims, not what a caller did to an earlier answer
+
+
+def test_a_verified_registration_token_is_refused_with_another_key() -> None:
+    """A rotated signing key refuses the old token at once: the key is part of what is remembered."""
+    token = forge(registration_claims(jti="rotated"))
+    verify_registration(token)
+
+    with pytest.raises(InvalidToken, match=r"^token signature is not valid$"):
+        tokens.verify_registration_token(token, signing_key_pem=OTHER_KEY.to_pem(), uri=URI)
+
+
+def test_a_verified_registration_token_is_refused_once_it_expires() -> None:
+    # A float exp with .9: PyJWT truncates it, so it refuses the token 0.9 s before exp + skew;
+    # the remembered verdict has to end then too, not at exp + skew.
+    expires = now() - tokens.CLOCK_SKEW_SECONDS + 3.9
+    token = forge(registration_claims(exp=expires))
+    assert verify_registration(token)["exp"] == expires
+
+    refused_from = int(expires) + tokens.CLOCK_SKEW_SECONDS
+    while time.time() < refused_from:  # wait for the clock to reach it, then ask at once
+        time.sleep(0.01)
+    assert refusal(verify_registration, token) == "token has expired"
+
+
+def test_a_refused_registration_token_is_refused_again_with_the_same_answer() -> None:
+    token = forge(registration_claims(nbf=now() + 60, jti="early"))
+    assert refusal(verify_registration, token) == "token is not valid yet"
+    assert refusal(verify_registration, token) == "token is not valid yet"
