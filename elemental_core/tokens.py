@@ -149,6 +149,10 @@ class _VerifiedTokens:
             self.hits += 1
             return dict(entry[0])
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def put(
         self, token: str, key_pem: bytes, uri: str, claims: dict[str, Any], *, verified_at: float
     ) -> None:
