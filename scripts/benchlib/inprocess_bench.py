@@ -52,11 +52,7 @@ def main() -> int:
         per_check_in = []
         for _ in range(args.rounds):
             calls = [_check_in_scope(hosts[i % len(hosts)]) for i in range(args.count)]
-            started = time.process_time()
-            statuses = asyncio.run(_drive(app, calls, args.concurrency))
-            per_check_in.append((time.process_time() - started) / args.count * 1000)
-            if set(statuses) != {200}:
-                raise RuntimeError(f"unexpected statuses {sorted(set(statuses))}")
+            per_check_in.append(_cpu_ms_each(app, calls, args.concurrency, expected=200))
         store.close()
     rounds = " ".join(f"{value:.3f}" for value in per_check_in)
     print(f"CPU ms per check-in: median {statistics.median(per_check_in):.3f} (rounds: {rounds})")
@@ -76,15 +72,24 @@ def _registrations(args: argparse.Namespace) -> int:
         for round_number in range(args.rounds):
             hosts = [HostIdentity(registration, f"host-{round_number}-{i}") for i in range(args.count)]
             calls = [_registration_scope(host) for host in hosts]
-            started = time.process_time()
-            statuses = asyncio.run(_drive(app, calls, args.concurrency))
-            per_registration.append((time.process_time() - started) / args.count * 1000)
-            if set(statuses) != {201}:
-                raise RuntimeError(f"unexpected statuses {sorted(set(statuses))}")
+            per_registration.append(_cpu_ms_each(app, calls, args.concurrency, expected=201))
         store.close()
     rounds = " ".join(f"{value:.3f}" for value in per_registration)
     print(f"CPU ms per registration: median {statistics.median(per_registration):.3f} (rounds: {rounds})")
     return 0
+
+
+Request = tuple[dict[str, Any], bytes]  # an ASGI scope and its body
+
+
+def _cpu_ms_each(app: Any, calls: list[Request], concurrency: int, expected: int) -> float:
+    """Process CPU time per request of one round, in ms; every answer must be `expected`."""
+    started = time.process_time()
+    statuses = asyncio.run(_drive(app, calls, concurrency))
+    spent = time.process_time() - started
+    if set(statuses) != {expected}:
+        raise RuntimeError(f"unexpected statuses {sorted(set(statuses))}")
+    return spent / len(calls) * 1000
 
 
 def _registration_scope(host: HostIdentity) -> tuple[dict[str, Any], bytes]:
