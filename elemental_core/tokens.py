@@ -121,7 +121,7 @@ def verify_registration_token(token: str, *, signing_key_pem: bytes, uri: str) -
     if claims.get("sub") != uri:
         raise InvalidToken("token subject does not match this registration")
     _VERIFIED_REGISTRATION_TOKENS.put(token, signing_key_pem, uri, claims, verified_at=time.time())
-    return dict(claims)
+    return claims
 
 
 class _VerifiedTokens:
