@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 _BEARER = "bearer "
 # A compact JWS (header.payload.signature, base64url): the bare registration token.
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+# Where the request's registration is kept once read (the ASGI scope is per request).
+_SCOPE_REGISTRATION = "elemental_api.registration"
 
 
 def verify_registration_header(api_key: str, request: ConnexionRequest) -> dict[str, Any]:
@@ -93,11 +95,17 @@ def verify_new_host_token(token: str, *, registration: Registration, host_name: 
 
 
 def _registration(services: Services, request: ConnexionRequest) -> Registration:
+    """The registration the path names, read once per request: createHost's two security
+    schemes both need it, and both then check against the same version of it."""
+    known: Registration | None = request.scope.get(_SCOPE_REGISTRATION)
+    if known is not None:
+        return known
     namespace = request.path_params.get("namespace", "")
     name = request.path_params.get("registrationName", "")
     registration: Registration | None = _store_call(services.store.get_registration, namespace, name)
     if registration is None:
         raise problems.not_found(f"ElementalRegistration '{name}' not found")
+    request.scope[_SCOPE_REGISTRATION] = registration
     return registration
 
 

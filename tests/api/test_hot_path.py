@@ -48,6 +48,26 @@ def test_token_checks_are_not_inspected_per_request(
     assert inspected == []
 
 
+def test_a_registration_reads_its_registration_once(
+    client: Any, store: Store, host: HostIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # createHost has two security schemes (the registration token and the host token), and
+    # each needs the registration the path names.
+    reads: list[tuple[str, str]] = []
+    real = store.get_registration
+
+    def counting(namespace: str, name: str) -> Any:
+        reads.append((namespace, name))
+        return real(namespace, name)
+
+    monkeypatch.setattr(store, "get_registration", counting)
+    assert register(client, host).status_code == 201
+    assert reads == [(host.registration.namespace, host.registration.name)]
+    second = HostIdentity(host.registration, "host-2")
+    assert register(client, second).status_code == 201
+    assert len(reads) == 2
+
+
 def test_json_answers_are_compact(client: Any, host: HostIdentity) -> None:
     assert register(client, host).status_code == 201
     response = client.patch(host.path, json=CHECK_IN, headers=host.auth())
