@@ -19,7 +19,7 @@ def api_endpoint_from(environ: Mapping[str, str]) -> str | None:
         return None
     if endpoint.startswith(("http://", "https://")):
         return endpoint
-    protocol = environ.get("ELEMENTAL_API_PROTOCOL", "https") or "https"
+    protocol = environ.get("ELEMENTAL_API_PROTOCOL") or "https"
     if protocol not in PROTOCOLS:
         raise ValueError(f"ELEMENTAL_API_PROTOCOL must be http or https, not {protocol!r}")
     return f"{protocol}://{endpoint}"
