@@ -98,3 +98,37 @@ def test_ready_summary_while_deleting_says_deleting() -> None:
         "host asked to reset",
     )
     assert conditions.with_v1beta2_ready_summary([], 1) == []
+
+
+def test_ready_summary_while_deleting_is_observed_at_the_generation() -> None:
+    ready = by_type(conditions.with_v1beta2_ready_summary([], 4, deleting="draining"))["Ready"]
+    assert ready["observedGeneration"] == 4
+
+
+def test_ready_summary_breaks_a_tie_by_condition_type_whatever_the_order() -> None:
+    def false(kind: str) -> dict[str, Any]:
+        return {"type": kind, "status": "False", "reason": f"R{kind}", "severity": "Error", "message": kind}
+
+    # Given unsorted, as a caller may hold them: the same tie has the same winner.
+    for items in ([false("B"), false("A")], [false("A"), false("B")]):
+        ready = by_type(conditions.with_v1beta2_ready_summary(items, 1))["Ready"]
+        assert (ready["reason"], ready["message"]) == ("RA", "A")
+
+
+def test_ready_summary_of_unknown_conditions_is_unknown() -> None:
+    # The merge priorities rank True before Unknown: Ready is Unknown only when all are.
+    items = conditions.set_v1beta2_condition(
+        [], {"type": "C", "status": "Unknown", "reason": "Waiting", "message": "no answer yet"}, 2
+    )
+    ready = by_type(conditions.with_v1beta2_ready_summary(items, 2))["Ready"]
+    assert (ready["status"], ready["reason"], ready["message"]) == ("Unknown", "Waiting", "no answer yet")
+
+
+def test_ready_summary_takes_an_untyped_condition_as_typed_empty() -> None:
+    # A hand-edited status may hold a condition without type: no crash, and in a tie it
+    # sorts first (its type taken as "").
+    untyped = {"status": "False", "reason": "RX", "severity": "Error", "message": "x"}
+    typed = {"type": "A", "status": "False", "reason": "RA", "severity": "Error", "message": "A"}
+    summarised = conditions.with_v1beta2_ready_summary([typed, untyped], 1)
+    ready = next(c for c in summarised if c.get("type") == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "RX")

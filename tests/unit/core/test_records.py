@@ -35,6 +35,7 @@ def full_host() -> Host:
         annotations={"b": "2"},
         phase="Running",
         conditions=[{"type": "Ready", "status": "True"}],
+        addresses=[{"type": "InternalIP", "address": "10.0.0.1"}],
         bootstrap_secret=ObjectRef("ns", "s"),
         machine_ref={"name": "m"},
         os_version_management={"osImage": {"tags": ["v1"]}},
@@ -52,6 +53,8 @@ def test_a_host_copy_is_equal_and_shares_no_container() -> None:
     copied.annotations["x"] = "y"
     copied.conditions[0]["status"] = "False"
     copied.conditions.append({"type": "X", "status": "True"})
+    copied.addresses[0]["address"] = "10.0.0.2"
+    copied.addresses.append({"type": "Hostname", "address": "h"})
     copied.machine_ref["name"] = "other"
     copied.os_version_management["osImage"]["tags"].append("v2")
     assert original == full_host()

@@ -336,13 +336,19 @@ def test_completion_without_an_endpoint_or_uri_cannot_complete() -> None:
     with pytest.raises(registrations.CannotComplete) as caught:
         complete({}, api_endpoint="")
     assert caught.value.reason == "MissingAPIEndpoint"
-    assert "ELEMENTAL_API_ENDPOINT" in str(caught.value)
+    assert str(caught.value) == (
+        "no API endpoint is configured (operator --api-endpoint or ELEMENTAL_API_ENDPOINT) "
+        "and spec.config.elemental.registration.uri is empty"
+    )
 
 
 def test_completion_of_a_token_without_a_key_cannot_complete() -> None:
     with pytest.raises(registrations.CannotComplete) as caught:
         complete({}, signing_key=None)
     assert caught.value.reason == "MissingSigningKey"
+    assert str(caught.value) == (
+        "the signing key Secret is missing: clear spec.privateKeyRef to create a new one"
+    )
 
 
 def test_completion_writes_the_token_duration_into_the_token() -> None:
