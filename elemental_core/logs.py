@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
+import math
 from typing import Any
 
 _STANDARD_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             # The tail: the innermost frames and the error itself are what tell.
             entry["exception"] = _cut_head(self.formatException(record.exc_info), MAX_EXCEPTION_CHARS)
-        line = json.dumps(entry, default=str)
+        line = json.dumps(entry)  # every value is text, a number or a boolean (_field)
         if len(line) > MAX_LINE_CHARS:  # only escaping-heavy text gets here
             short = {k: _cut(v, MAX_FIELD_CHARS // 6) if isinstance(v, str) else v for k, v in entry.items()}
             line = json.dumps(short)
@@ -47,8 +47,10 @@ class JsonFormatter(logging.Formatter):
 
 def _field(value: Any) -> Any:
     """Numbers and booleans as they are; anything else as text of bounded size."""
-    if isinstance(value, bool | float):
+    if isinstance(value, bool):
         return value
+    if isinstance(value, float):  # NaN and infinities are not JSON
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, int):  # str() of a huge one would be slow, or refused past 4300 digits
         return value if abs(value) <= 2**63 else f"<integer of {value.bit_length()} bits>"
     return _cut(value if isinstance(value, str) else str(value), MAX_FIELD_CHARS)
@@ -63,7 +65,7 @@ def _cut_head(text: str, limit: int) -> str:
 
 
 def configure_logging(debug: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler()  # stderr
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

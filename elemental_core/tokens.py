@@ -17,6 +17,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,14 +135,15 @@ class _VerifiedTokens:
     clock earlier than the end of the first check is a miss. Refusals are never remembered,
     so each gets PyJWT's own answer; a rotated key is a miss, so the old token is refused."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, clock: Callable[[], float] = time.time) -> None:
         self._size = size
+        self._clock = clock
         self._entries: dict[tuple[str, bytes, str], tuple[dict[str, Any], float, float]] = {}
         self._lock = threading.Lock()
         self.hits = 0
 
     def get(self, token: str, key_pem: bytes, uri: str) -> dict[str, Any] | None:
-        now = time.time()
+        now = self._clock()
         with self._lock:
             entry = self._entries.get((token, key_pem, uri))
             if entry is None or not entry[1] <= now < entry[2]:

@@ -271,6 +271,11 @@ HEADER_REFUSALS = [
     pytest.param(segment(b"{\xff}") + ".e30.sig", "token is not valid base64url JSON", id="header-not-utf8"),
     pytest.param(f"{segment(deep(5000))}.e30.sig", "token is not valid base64url JSON", id="header-too-deep"),
     pytest.param(f"{segment(['EdDSA'])}.e30.sig", "token header is not a JSON object", id="header-a-list"),
+    pytest.param(
+        segment(b'{"alg": "none", "alg": "EdDSA"}') + ".e30.sig",
+        "token is not valid base64url JSON",
+        id="header-duplicate-member",
+    ),
     pytest.param(forge(host_claims(), header={"typ": "JWT"}), "token algorithm is not EdDSA", id="no-alg"),
     pytest.param(forge(host_claims(), header={"alg": "none"}), "token algorithm is not EdDSA", id="alg-none"),
     pytest.param(
@@ -357,6 +362,22 @@ HOST_REFUSALS = [
     pytest.param(lambda: forge(host_claims(exp=[1])), "token claim 'exp' is not a number", id="exp-a-list"),
     pytest.param(lambda: forge(host_claims(sub=7)), "token is not valid", id="sub-not-a-string"),
     pytest.param(lambda: forge(b"not json"), "token is not valid base64url JSON", id="payload-not-json"),
+    pytest.param(lambda: forge([HOST]), "token payload is not a JSON object", id="payload-a-list"),
+    pytest.param(
+        lambda: forge(b'{"sub": "host-2", "sub": "host-1"}'),
+        "token is not valid base64url JSON",
+        id="payload-duplicate-member",
+    ),
+    pytest.param(
+        lambda: forge(json.dumps(host_claims(x=math.nan)).encode()),
+        "token is not valid base64url JSON",
+        id="payload-nan",
+    ),
+    pytest.param(
+        lambda: forge(json.dumps(host_claims(x=-math.inf)).encode()),
+        "token is not valid base64url JSON",
+        id="payload-infinity",
+    ),
     pytest.param(lambda: forge(deep(3000)), "token is not valid base64url JSON", id="payload-too-deep"),
 ]
 
@@ -460,3 +481,81 @@ def test_a_refused_registration_token_is_refused_again_with_the_same_answer() ->
     token = forge(registration_claims(nbf=now() + 60, jti="early"))
     assert refusal(verify_registration, token) == "token is not valid yet"
     assert refusal(verify_registration, token) == "token is not valid yet"
+
+
+# -- the remembered verdicts themselves (a clock of the test's own) ---------------------------------
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+CLAIMS = {"sub": URI, "aud": [URI]}
+
+
+def test_a_remembered_verdict_starts_when_it_was_reached() -> None:
+    clock = Clock(100.0)
+    remembered = tokens._VerifiedTokens(size=4, clock=clock)
+    remembered.put("t", KEY_PEM, URI, CLAIMS, verified_at=100.0)
+    assert remembered.get("t", KEY_PEM, URI) == CLAIMS  # at the very moment it was verified
+    clock.now = 99.99  # a clock set back: the verdict was not reached yet
+    assert remembered.get("t", KEY_PEM, URI) is None
+
+
+def test_a_remembered_verdict_ends_when_pyjwt_would_refuse_the_token() -> None:
+    """PyJWT truncates exp, then allows the skew: refused from int(exp) + 5 on."""
+    clock = Clock(100.0)
+    remembered = tokens._VerifiedTokens(size=4, clock=clock)
+    remembered.put("t", KEY_PEM, URI, {**CLAIMS, "exp": 200.9}, verified_at=100.0)
+    clock.now = 200.0 + tokens.CLOCK_SKEW_SECONDS - 0.01
+    assert remembered.get("t", KEY_PEM, URI) == {**CLAIMS, "exp": 200.9}
+    clock.now = 200.0 + tokens.CLOCK_SKEW_SECONDS
+    assert remembered.get("t", KEY_PEM, URI) is None
+
+
+def test_a_token_without_exp_is_remembered_for_good() -> None:
+    clock = Clock(100.0)
+    remembered = tokens._VerifiedTokens(size=4, clock=clock)
+    remembered.put("t", KEY_PEM, URI, CLAIMS, verified_at=100.0)
+    clock.now = 10.0**12
+    assert remembered.get("t", KEY_PEM, URI) == CLAIMS
+
+
+def test_a_verdict_is_remembered_for_its_token_key_and_uri_only() -> None:
+    remembered = tokens._VerifiedTokens(size=4, clock=Clock(100.0))
+    remembered.put("t", KEY_PEM, URI, CLAIMS, verified_at=100.0)
+    assert remembered.get("u", KEY_PEM, URI) is None
+    assert remembered.get("t", OTHER_KEY.to_pem(), URI) is None
+    assert remembered.get("t", KEY_PEM, URI + "-other") is None
+    assert remembered.hits == 0  # a new store has no hits, and misses are not hits
+    remembered.get("t", KEY_PEM, URI)
+    assert remembered.hits == 1
+
+
+def test_the_oldest_verdict_is_forgotten_once_the_store_is_full() -> None:
+    remembered = tokens._VerifiedTokens(size=2, clock=Clock(100.0))
+    for token in ("first", "second", "third"):
+        remembered.put(token, KEY_PEM, URI, CLAIMS, verified_at=100.0)
+    assert remembered.get("first", KEY_PEM, URI) is None
+    assert remembered.get("second", KEY_PEM, URI) == CLAIMS
+    assert remembered.get("third", KEY_PEM, URI) == CLAIMS
+
+
+def test_cleared_verdicts_are_gone() -> None:
+    remembered = tokens._VerifiedTokens(size=2, clock=Clock(100.0))
+    remembered.put("t", KEY_PEM, URI, CLAIMS, verified_at=100.0)
+    remembered.clear()
+    assert remembered.get("t", KEY_PEM, URI) is None
+
+
+def test_a_registration_token_is_remembered_until_exp_and_the_skew() -> None:
+    """Remembered past exp (the skew still lets PyJWT accept it), not just until exp - skew."""
+    token = forge(registration_claims(exp=now() + 2, jti="until-exp"))
+    verify_registration(token)
+    hits = tokens._VERIFIED_REGISTRATION_TOKENS.hits
+    verify_registration(token)
+    assert tokens._VERIFIED_REGISTRATION_TOKENS.hits == hits + 1
