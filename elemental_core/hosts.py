@@ -51,6 +51,10 @@ MAX_HOST_CONDITIONS = 32
 MAX_HOST_CONDITIONS_BYTES = 128 * 1024
 
 
+# What a new host's record is measured against: nothing held yet.
+_NO_RECORD = Host(namespace="", name="", registration="")
+
+
 class PatchRefused(ValueError):
     """The request is well-formed but not allowed (state, ownership or limits); the message
     says which rule, and quotes at most a few dozen characters of the input."""
@@ -88,7 +92,7 @@ def new_host(registration: Registration, request: ApiHostCreateRequest) -> Host:
         annotations=annotations,
         addresses=_addresses(request.addresses),
     )
-    check_limits(Host(namespace=host.namespace, name=host.name, registration=host.registration), host)
+    check_limits(_NO_RECORD, host)
     return host
 
 
@@ -142,12 +146,9 @@ def conditions_from_labels(labels: Mapping[str, str]) -> tuple[str, ...]:
     bootstrapped means bootstrapped. The operator's host controller keeps them so; a
     check-in sets them with the label itself, so that the operator finds nothing to write
     after an installation (it was one status patch per installed host, the storm's last)."""
-    implied: tuple[str, ...] = ()
-    if labels.get(LABEL_INSTALLED) == "true":
-        implied += (REGISTRATION_READY, INSTALLATION_READY)
-    if labels.get(LABEL_BOOTSTRAPPED) == "true":
-        implied += (BOOTSTRAP_READY,)
-    return implied
+    installed = (REGISTRATION_READY, INSTALLATION_READY) if labels.get(LABEL_INSTALLED) == "true" else ()
+    bootstrapped = (BOOTSTRAP_READY,) if labels.get(LABEL_BOOTSTRAPPED) == "true" else ()
+    return installed + bootstrapped
 
 
 def accepted_reboot(host: Host, acknowledged: str | None) -> str | None:

@@ -53,7 +53,7 @@ def _field(value: Any) -> Any:
         return value if math.isfinite(value) else str(value)
     if isinstance(value, int):  # str() of a huge one would be slow, or refused past 4300 digits
         return value if abs(value) <= 2**63 else f"<integer of {value.bit_length()} bits>"
-    return _cut(value if isinstance(value, str) else str(value), MAX_FIELD_CHARS)
+    return _cut(str(value), MAX_FIELD_CHARS)
 
 
 def _cut(text: str, limit: int) -> str:

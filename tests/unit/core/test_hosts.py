@@ -222,6 +222,13 @@ def test_a_reported_condition_is_set_with_the_ready_summary() -> None:
     assert all(span.holds_rfc3339(c["lastTransitionTime"]) for c in after.conditions)
 
 
+def test_a_reported_condition_keeps_only_the_fields_it_has() -> None:
+    """Left-out fields are left out of the record, not written as nulls."""
+    after = hosts.apply_patch(host(), patch(condition={"type": "Custom", "status": "True"}), NONE)
+    [custom] = [c for c in after.conditions if c["type"] == "Custom"]
+    assert set(custom) == {"type", "status", "lastTransitionTime"}
+
+
 def settled_host() -> Host:
     return host(
         labels={LABEL_INSTALLED: "true"},

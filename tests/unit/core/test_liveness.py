@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import os
+import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -90,6 +93,27 @@ def test_the_written_time_keeps_microseconds_in_utc() -> None:
     written = hosts.seen_timestamp(T0 + 0.000001)
     assert written == "2026-03-01T12:00:00.250001Z"
     assert hosts.parse_seen(written) == pytest.approx(T0 + 0.000001, abs=1e-6)
+
+
+@pytest.fixture
+def local_zone_not_utc() -> Iterator[None]:
+    """The process's local time zone set 5 hours west of UTC, then put back."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "EST+05"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_zone_not_utc")
+def test_times_are_utc_whatever_the_local_zone() -> None:
+    assert time.localtime(T0).tm_hour == 7  # the zone took effect
+    assert hosts.seen_timestamp(T0) == "2026-03-01T12:00:00.250000Z"
+    assert hosts.parse_seen("2026-03-01T12:00:00.25") == pytest.approx(T0, abs=1e-6)
 
 
 def test_a_patch_keeps_the_recorded_time() -> None:
