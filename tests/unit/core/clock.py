@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,3 +31,19 @@ def window() -> Iterator[Window]:
     span = Window(start=time.time())
     yield span
     span.end = time.time()
+
+
+@contextmanager
+def local_zone(tz: str) -> Iterator[None]:
+    """The process's local time zone set to a POSIX TZ (no tz database needed), then put back."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = tz
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()

@@ -4,7 +4,6 @@ way Cluster API's conditions.SetSummary merges (False by severity, then True, th
 from __future__ import annotations
 
 import copy
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from elemental_core import conditions
-from tests.unit.core.clock import window
+from tests.unit.core.clock import local_zone, window
 
 EARLIER = "2020-01-01T00:00:00Z"
 
@@ -29,15 +28,8 @@ def by_type(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def far_from_utc() -> Iterator[None]:
     """The process's local time zone set 5:45 east of UTC (a POSIX TZ, no tz database needed)."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "FAR-5:45"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
+    with local_zone("FAR-5:45"):
+        yield
 
 
 @pytest.mark.usefixtures("far_from_utc")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import os
 import time
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ import pytest
 
 from elemental_core import hosts
 from elemental_core.records import Host
+from tests.unit.core.clock import local_zone
 
 INTERVAL = 60.0
 T0 = datetime.datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=datetime.UTC).timestamp()
@@ -98,15 +98,8 @@ def test_the_written_time_keeps_microseconds_in_utc() -> None:
 @pytest.fixture
 def local_zone_not_utc() -> Iterator[None]:
     """The process's local time zone set 5 hours west of UTC, then put back."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = "EST+05"
-    time.tzset()
-    yield
-    if before is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = before
-    time.tzset()
+    with local_zone("EST+05"):
+        yield
 
 
 @pytest.mark.usefixtures("local_zone_not_utc")
